@@ -1,0 +1,314 @@
+"""The one exception tree of aadweb.
+
+Every failure aadweb raises is an :class:`AadWebError`. Each class knows two things a web
+page needs: the HTTP ``status`` to answer with, and ``user_message``, a sentence a person
+can act on. ``str(exc)`` is the operator's message for the log. Neither ever contains a
+secret: values that could be secret are carried as fingerprints (see ``aadweb._secret``).
+
+Foreign exceptions (requests, json, pyjwt, cryptography, redis, sqlite3) are translated into
+this tree at the one place that calls the foreign code, with ``raise ... from exc``.
+
+    AadWebError
+    ├── ConfigurationError            settings are wrong (start-up)
+    ├── ProtocolError                 the remote side broke the protocol
+    │   ├── InvalidResponse           a response could not be understood
+    │   ├── CallbackError             the authorize callback is malformed
+    │   └── StateMismatch             the callback's state is not one we issued
+    ├── AuthorityError                the authority said no (AADSTS error body)
+    │   └── AuthorizationError        ... on the authorize redirect (error=...)
+    ├── TokenValidationError          an id_token failed a check (one subclass per check)
+    ├── GraphError                    Graph answered with an error envelope
+    ├── TransportError                the network or the deadline failed us
+    │   └── DeadlineExceeded
+    └── SessionStoreError             the session store is unreachable or broken
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+__all__ = [
+    "AadWebError",
+    "AudienceMismatch",
+    "AuthorityError",
+    "AuthorizationError",
+    "CallbackError",
+    "ClaimMissing",
+    "ClaimTypeInvalid",
+    "CodeHashMismatch",
+    "ConfigurationError",
+    "DeadlineExceeded",
+    "GraphError",
+    "InvalidResponse",
+    "IssuerMismatch",
+    "KeyNotFound",
+    "MalformedToken",
+    "NonceMismatch",
+    "ProtocolError",
+    "SessionStoreError",
+    "SignatureInvalid",
+    "StateMismatch",
+    "TenantNotAllowed",
+    "TokenExpired",
+    "TokenNotYetValid",
+    "TokenValidationError",
+    "TransportError",
+    "UnsupportedAlgorithm",
+]
+
+
+class AadWebError(Exception):
+    """Root of every error aadweb raises."""
+
+    status: int = 500
+    user_message: str = "Something went wrong while signing you in. Please try again."
+
+    def __init__(self, message: str, *, user_message: str | None = None) -> None:
+        super().__init__(message)
+        if user_message is not None:
+            self.user_message = user_message
+
+
+class ConfigurationError(AadWebError):
+    """The configuration is invalid. ``problems`` lists every problem found, one sentence each."""
+
+    status = 500
+    user_message = "This application is not configured correctly. The operator has been told."
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems: tuple[str, ...] = tuple(problems)
+        text = "; ".join(self.problems) if self.problems else "invalid configuration"
+        super().__init__(f"invalid configuration: {text}")
+
+
+# --- the remote side broke the protocol ---------------------------------------------------
+
+
+class ProtocolError(AadWebError):
+    """The other side sent something the protocol does not allow."""
+
+    status = 502
+    user_message = "The sign-in service sent an answer this application could not use. Please try again."
+
+
+class InvalidResponse(ProtocolError):
+    """A response from the authority or Graph could not be parsed or lacks a required field."""
+
+
+class CallbackError(ProtocolError):
+    """The authorization response (callback) is malformed: a missing, empty or repeated field."""
+
+    status = 400
+    user_message = "The sign-in answer that reached this application was incomplete. Please sign in again."
+
+
+class StateMismatch(ProtocolError):
+    """The callback's ``state`` was not issued to this browser, was already used, or expired."""
+
+    status = 400
+    user_message = (
+        "This sign-in link is not valid any more (it was already used, has expired, or was started "
+        "in another browser). Please sign in again."
+    )
+
+
+# --- the authority said no ---------------------------------------------------------------
+
+
+class AuthorityError(AadWebError):
+    """The authority answered with an OAuth error body (RFC 6749 5.2) or an AADSTS error.
+
+    Carries ``error`` (the OAuth error code), ``error_codes`` (AADSTS numbers), ``description``
+    (the authority's text, for the log), ``trace_id`` and ``correlation_id`` (for support).
+    """
+
+    status = 502
+    user_message = "The sign-in service refused the request."
+
+    def __init__(
+        self,
+        error: str,
+        *,
+        description: str = "",
+        error_codes: Sequence[int] = (),
+        trace_id: str = "",
+        correlation_id: str = "",
+        http_status: int | None = None,
+        user_message: str | None = None,
+    ) -> None:
+        self.error = error
+        self.description = description
+        self.error_codes: tuple[int, ...] = tuple(error_codes)
+        self.trace_id = trace_id
+        self.correlation_id = correlation_id
+        self.http_status = http_status
+        codes = ",".join(f"AADSTS{c}" for c in self.error_codes)
+        parts = [f"authority error {error!r}"]
+        if codes:
+            parts.append(codes)
+        if trace_id:
+            parts.append(f"trace_id={trace_id}")
+        if correlation_id:
+            parts.append(f"correlation_id={correlation_id}")
+        super().__init__(" ".join(parts), user_message=user_message)
+
+    @property
+    def aadsts(self) -> int | None:
+        """The first AADSTS code, if the authority sent one."""
+        return self.error_codes[0] if self.error_codes else None
+
+
+class AuthorizationError(AuthorityError):
+    """The authorize endpoint redirected back with ``error=...`` (RFC 6749 4.1.2.1)."""
+
+    status = 400
+    user_message = "The sign-in was not completed."
+
+
+# --- id_token validation: one class per check --------------------------------------------
+
+
+class TokenValidationError(AadWebError):
+    """An id_token failed validation. ``check`` names the check that failed."""
+
+    status = 401
+    user_message = "The sign-in could not be verified, so it was refused. Please sign in again."
+    check: str = "token"
+
+
+class MalformedToken(TokenValidationError):
+    """Not a compact JWS of three strict base64url segments, too large, or not JSON inside."""
+
+    check = "format"
+
+
+class UnsupportedAlgorithm(TokenValidationError):
+    """The JWS ``alg`` is not the pinned algorithm, or the header carries ``crit``."""
+
+    check = "alg"
+
+
+class KeyNotFound(TokenValidationError):
+    """No key of the tenant's JWKS matches the token's ``kid`` (or ``x5t``)."""
+
+    check = "key"
+
+
+class SignatureInvalid(TokenValidationError):
+    """The RS256 signature does not verify under the tenant's key."""
+
+    check = "signature"
+
+
+class ClaimMissing(TokenValidationError):
+    """A required claim is absent."""
+
+    check = "claims"
+
+
+class ClaimTypeInvalid(TokenValidationError):
+    """A claim has the wrong JSON type (e.g. ``exp`` as a string or a non-finite number)."""
+
+    check = "claims"
+
+
+class IssuerMismatch(TokenValidationError):
+    """``iss`` is not exactly the expected issuer."""
+
+    check = "iss"
+
+
+class TenantNotAllowed(TokenValidationError):
+    """Multi-tenant sign-in from a tenant that is not in ``AADWEB_ALLOWED_TENANTS``."""
+
+    status = 403
+    check = "tid"
+    user_message = "Your organisation is not allowed to sign in to this application."
+
+
+class AudienceMismatch(TokenValidationError):
+    """``aud`` does not contain the client id, contains an untrusted audience, or ``azp`` is wrong."""
+
+    check = "aud"
+
+
+class TokenExpired(TokenValidationError):
+    """``exp`` is in the past beyond the leeway."""
+
+    check = "exp"
+
+
+class TokenNotYetValid(TokenValidationError):
+    """``nbf`` or ``iat`` is in the future beyond the leeway."""
+
+    check = "nbf"
+
+
+class NonceMismatch(TokenValidationError):
+    """``nonce`` is missing or differs from the pending sign-in's nonce."""
+
+    check = "nonce"
+
+
+class CodeHashMismatch(TokenValidationError):
+    """``c_hash`` is missing or does not match the authorization code."""
+
+    check = "c_hash"
+
+
+# --- Graph --------------------------------------------------------------------------------
+
+
+class GraphError(AadWebError):
+    """Graph answered with an error envelope ``{"error": {"code", "message", "innerError"}}``."""
+
+    status = 502
+    user_message = "Microsoft Graph could not answer this request."
+
+    def __init__(
+        self,
+        http_status: int,
+        *,
+        code: str = "",
+        message: str = "",
+        request_id: str = "",
+        client_request_id: str = "",
+        retry_after: float | None = None,
+        user_message: str | None = None,
+    ) -> None:
+        self.http_status = http_status
+        self.code = code
+        self.message = message
+        self.request_id = request_id
+        self.client_request_id = client_request_id
+        self.retry_after = retry_after
+        text = f"graph error HTTP {http_status}"
+        if code:
+            text += f" {code!r}"
+        if request_id:
+            text += f" request-id={request_id}"
+        super().__init__(text, user_message=user_message)
+
+
+# --- transport and storage ----------------------------------------------------------------
+
+
+class TransportError(AadWebError):
+    """The connection failed, TLS failed, the body was too large, or a redirect was refused."""
+
+    status = 502
+    user_message = "The sign-in service could not be reached. Please try again in a moment."
+
+
+class DeadlineExceeded(TransportError):
+    """An outbound call did not finish within ``AADWEB_HTTP_TIMEOUT`` seconds."""
+
+    status = 504
+    user_message = "The sign-in service took too long to answer. Please try again in a moment."
+
+
+class SessionStoreError(AadWebError):
+    """The session store is unreachable or failed."""
+
+    status = 503
+    user_message = "Sign-in is unavailable for a moment. Please try again shortly."

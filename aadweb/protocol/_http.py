@@ -1,0 +1,86 @@
+"""HTTP messages as values: a request is *described, not sent* (as in h11).
+
+``build_*`` functions return an :class:`HttpRequest`; the wire layer sends it and hands back an
+:class:`HttpResponse`, which ``parse_*`` functions turn into values. Form fields and headers may
+hold :class:`~aadweb._secret.Secret` values, so a request can be printed or recorded safely;
+the wire layer calls :meth:`HttpRequest.revealed_form` at the moment of sending.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from urllib.parse import urlencode
+
+from aadweb._secret import Secret
+from aadweb.errors import InvalidResponse
+
+__all__ = ["FormValue", "HttpRequest", "HttpResponse", "Method"]
+
+Method = Literal["GET", "POST"]
+FormValue = str | Secret
+
+
+def _reveal(value: FormValue) -> str:
+    return value.reveal() if isinstance(value, Secret) else value
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HttpRequest:
+    """An outbound request. ``form`` is sent as ``application/x-www-form-urlencoded``."""
+
+    method: Method
+    url: str
+    headers: Mapping[str, FormValue] = field(default_factory=dict)
+    form: Mapping[str, FormValue] | None = None
+
+    def __post_init__(self) -> None:
+        if self.method not in ("GET", "POST"):
+            raise ValueError(f"unsupported method {self.method!r}")
+        if not self.url.startswith(("https://", "http://")):
+            raise ValueError("request URL must be absolute http(s)")
+        if self.form is not None and self.method != "POST":
+            raise ValueError("a form body needs POST")
+
+    def revealed_headers(self) -> dict[str, str]:
+        return {k: _reveal(v) for k, v in self.headers.items()}
+
+    def revealed_form(self) -> dict[str, str] | None:
+        if self.form is None:
+            return None
+        return {k: _reveal(v) for k, v in self.form.items()}
+
+    def encoded_body(self) -> bytes | None:
+        form = self.revealed_form()
+        return None if form is None else urlencode(form).encode("ascii")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HttpResponse:
+    """An inbound response. ``headers`` keys are lower-case."""
+
+    status: int
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    url: str = ""
+
+    def __post_init__(self) -> None:
+        if not 100 <= self.status <= 599:
+            raise ValueError(f"impossible HTTP status {self.status}")
+        lowered = {k.lower(): v for k, v in self.headers.items()}
+        object.__setattr__(self, "headers", lowered)
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+    def json_object(self, what: str) -> dict[str, Any]:
+        """The body as a JSON object, or :class:`InvalidResponse` naming ``what`` it was."""
+        try:
+            value = json.loads(self.body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+            raise InvalidResponse(f"{what}: body is not JSON (HTTP {self.status})") from exc
+        if not isinstance(value, dict):
+            raise InvalidResponse(f"{what}: body is JSON but not an object (HTTP {self.status})")
+        return value

@@ -63,5 +63,5 @@ class Secret:
     def __bool__(self) -> bool:
         return bool(self._value)
 
-    def __reduce__(self) -> object:  # pickling would write the value in clear
+    def __reduce__(self) -> str | tuple[object, ...]:  # pickling would write the value in clear
         raise TypeError("Secret values cannot be pickled")

@@ -1,0 +1,417 @@
+"""Configuration: read once, validated once, frozen.
+
+Every ``AADWEB_*`` variable of the configuration contract (DESIGN.md) becomes a field of
+:class:`Settings`. Values come from the environment, or from a TOML file named by
+``AADWEB_CONFIG`` holding the same keys (the environment wins). Every problem is found in one
+pass and reported together in one :class:`~aadweb.errors.ConfigurationError`, one sentence per
+problem, so ``aadweb check-config`` can print them all.
+
+Secrets (the client secret and the secret key) are held as :class:`~aadweb._secret.Secret`, so
+printing a ``Settings`` shows fingerprints only.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import os
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Final, TypeVar
+from urllib.parse import urlsplit
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from aadweb._secret import Secret
+from aadweb.errors import ConfigurationError
+
+__all__ = ["CLOUDS", "ClientCertificate", "Cloud", "Settings", "is_loopback_host"]
+
+GUID_RE: Final = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+DOMAIN_RE: Final = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$")
+MULTI_TENANT: Final = frozenset({"common", "organizations"})
+WEAK_SECRET_KEYS: Final = frozenset({"development", "secret", "changeme", "change-me", "dev", "test"})
+MIN_SECRET_KEY_LENGTH: Final = 32
+RESPONSE_TYPES: Final = ("code id_token", "code")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Cloud:
+    """A national cloud: where its authority and Graph live, and its v1 issuer prefix."""
+
+    name: str
+    authority_host: str
+    graph_root: str
+    issuer_prefix: str
+
+
+CLOUDS: Final[Mapping[str, Cloud]] = {
+    "public": Cloud(
+        name="public",
+        authority_host="https://login.microsoftonline.com",
+        graph_root="https://graph.microsoft.com",
+        issuer_prefix="https://sts.windows.net/",
+    ),
+    "usgov": Cloud(
+        name="usgov",
+        authority_host="https://login.microsoftonline.us",
+        graph_root="https://graph.microsoft.us",
+        issuer_prefix="https://sts.windows.net/",
+    ),
+    "china": Cloud(
+        name="china",
+        authority_host="https://login.chinacloudapi.cn",
+        graph_root="https://microsoftgraph.chinacloudapi.cn",
+        issuer_prefix="https://sts.chinacloudapi.cn/",
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClientCertificate:
+    """A client certificate for ``client_assertion`` (RFC 7523): private key and thumbprint.
+
+    ``x5t`` is the base64url SHA-1 thumbprint Azure AD matches against the registered certificate.
+    """
+
+    path: str
+    private_key: rsa.RSAPrivateKey = field(repr=False)
+    x5t: str
+    not_after: float
+
+    @classmethod
+    def from_pem(cls, pem: bytes, *, path: str = "<memory>") -> ClientCertificate:
+        """Parse a PEM holding an unencrypted RSA private key and its certificate."""
+        try:
+            key = serialization.load_pem_private_key(pem, password=None)
+        except (ValueError, TypeError) as exc:
+            raise ValueError("holds no readable unencrypted private key") from exc
+        if not isinstance(key, rsa.RSAPrivateKey):
+            raise ValueError("the private key must be RSA (Azure AD signs assertions with RS256)")
+        try:
+            cert = x509.load_pem_x509_certificate(pem)
+        except ValueError as exc:
+            raise ValueError("holds no certificate") from exc
+        public = cert.public_key()
+        if not isinstance(public, rsa.RSAPublicKey) or public.public_numbers() != key.public_key().public_numbers():
+            raise ValueError("the certificate does not match the private key")
+        import base64
+
+        x5t = base64.urlsafe_b64encode(cert.fingerprint(hashes.SHA1())).rstrip(b"=").decode()  # noqa: S303
+        return cls(path=path, private_key=key, x5t=x5t, not_after=cert.not_valid_after_utc.timestamp())
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for ``localhost``, 127.0.0.0/8 and ::1: the only hosts allowed over plain http."""
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    """The validated configuration. Build with :meth:`from_env`, or directly with keywords."""
+
+    tenant: str
+    client_id: str
+    client_secret: Secret | None = None
+    client_certificate: ClientCertificate | None = None
+    redirect_uri: str = "http://localhost:5000/getAToken"
+    resource: str = ""
+    cloud: str = "public"
+    authority_host: str = ""
+    graph_url: str = ""
+    response_type: str = "code id_token"
+    allowed_tenants: tuple[str, ...] = ()
+    secret_key: Secret | None = None
+    session_store: str = "sqlite:///aadweb-sessions.db"
+    wire_log: str | None = None
+    wire_view: bool = False
+    trusted_proxy_hops: int = 0
+    http_timeout: float = 10.0
+    clock_skew: int = 120
+    app_signing_keys: bool = False
+    proxy: str | None = None
+    require_secret_key: bool = True
+
+    def __post_init__(self) -> None:
+        cloud = CLOUDS.get(self.cloud)
+        if cloud is not None:
+            # Presets fill what was not set explicitly.
+            if not self.authority_host:
+                object.__setattr__(self, "authority_host", cloud.authority_host)
+            if not self.graph_url:
+                object.__setattr__(self, "graph_url", f"{cloud.graph_root}/v1.0/me")
+            if not self.resource:
+                object.__setattr__(self, "resource", cloud.graph_root)
+        object.__setattr__(self, "authority_host", self.authority_host.rstrip("/"))
+        object.__setattr__(self, "tenant", self.tenant.strip().lower())
+        object.__setattr__(self, "client_id", self.client_id.strip().lower())
+        object.__setattr__(self, "allowed_tenants", tuple(t.strip().lower() for t in self.allowed_tenants))
+        problems = self.problems()
+        if problems:
+            raise ConfigurationError(problems)
+
+    # --- derived values -----------------------------------------------------------------
+
+    @property
+    def is_multi_tenant(self) -> bool:
+        return self.tenant in MULTI_TENANT
+
+    @property
+    def tenant_is_guid(self) -> bool:
+        return bool(GUID_RE.match(self.tenant))
+
+    @property
+    def issuer_prefix(self) -> str:
+        return CLOUDS[self.cloud].issuer_prefix
+
+    @property
+    def hybrid(self) -> bool:
+        """True for the default OpenID Connect hybrid flow (``code id_token`` + form_post)."""
+        return self.response_type == "code id_token"
+
+    @property
+    def tenant_url(self) -> str:
+        return f"{self.authority_host}/{self.tenant}"
+
+    def with_changes(self, **changes: Any) -> Settings:
+        """A copy with some fields changed, validated again."""
+        return replace(self, **changes)
+
+    # --- validation ---------------------------------------------------------------------
+
+    def problems(self) -> list[str]:
+        """Every problem with these values, one sentence each (empty when valid)."""
+        p: list[str] = []
+        if not self.tenant:
+            p.append("AADWEB_TENANT is required: your tenant's GUID, a verified domain, 'common' or 'organizations'.")
+        elif not (self.tenant in MULTI_TENANT or GUID_RE.match(self.tenant) or DOMAIN_RE.match(self.tenant)):
+            p.append(
+                f"AADWEB_TENANT {self.tenant!r} is not a tenant GUID, a domain name, 'common' or 'organizations'."
+            )
+        if not self.client_id:
+            p.append("AADWEB_CLIENT_ID is required: the Application (client) ID of your app registration.")
+        elif not GUID_RE.match(self.client_id):
+            p.append("AADWEB_CLIENT_ID must be a GUID: the Application (client) ID from the app registration.")
+        if self.client_secret is not None and self.client_certificate is not None:
+            p.append("Set only one of AADWEB_CLIENT_SECRET and AADWEB_CLIENT_CERTIFICATE.")
+        elif self.client_secret is None and self.client_certificate is None:
+            p.append("A client credential is required: set AADWEB_CLIENT_SECRET or AADWEB_CLIENT_CERTIFICATE.")
+        if self.cloud not in CLOUDS:
+            p.append(f"AADWEB_CLOUD must be one of {', '.join(CLOUDS)}, not {self.cloud!r}.")
+        p += _url_problems("AADWEB_AUTHORITY_HOST", self.authority_host, allow_path=False)
+        p += _url_problems("AADWEB_GRAPH_URL", self.graph_url, allow_path=True)
+        p += _url_problems("AADWEB_REDIRECT_URI", self.redirect_uri, allow_path=True)
+        if len(self.redirect_uri.encode()) > 255:
+            p.append("AADWEB_REDIRECT_URI is longer than the 255 bytes Azure AD accepts.")
+        if not self.resource:
+            p.append("AADWEB_RESOURCE must not be empty (the App ID URI, e.g. https://graph.microsoft.com).")
+        if self.response_type not in RESPONSE_TYPES:
+            p.append("AADWEB_RESPONSE_TYPE must be 'code id_token' (default, OpenID Connect hybrid) or 'code'.")
+        if self.is_multi_tenant and not self.allowed_tenants:
+            p.append(
+                f"AADWEB_TENANT={self.tenant} lets any organisation sign in: list the tenant GUIDs you accept "
+                "in AADWEB_ALLOWED_TENANTS."
+            )
+        if self.allowed_tenants and not self.is_multi_tenant:
+            p.append("AADWEB_ALLOWED_TENANTS applies only with AADWEB_TENANT=common or organizations.")
+        for t in self.allowed_tenants:
+            if not GUID_RE.match(t):
+                p.append(f"AADWEB_ALLOWED_TENANTS entry {t!r} is not a tenant GUID.")
+        if self.secret_key is None:
+            if self.require_secret_key:
+                p.append(
+                    "AADWEB_SECRET_KEY is required: a long random value shared by all workers, e.g. the output "
+                    "of `python -c 'import secrets; print(secrets.token_urlsafe(48))'`."
+                )
+        elif self.secret_key.reveal().strip().lower() in WEAK_SECRET_KEYS:
+            p.append("AADWEB_SECRET_KEY is a well-known placeholder value: generate a random one.")
+        elif len(self.secret_key) < MIN_SECRET_KEY_LENGTH:
+            p.append(f"AADWEB_SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} characters long.")
+        if not self.session_store.startswith(("memory:", "sqlite:///", "redis://", "rediss://")):
+            p.append("AADWEB_SESSION_STORE must be 'memory:', 'sqlite:///path' or 'redis://host:port/db'.")
+        if not 0 <= self.trusted_proxy_hops <= 10:
+            p.append("AADWEB_TRUSTED_PROXY_HOPS must be a whole number from 0 to 10.")
+        if not (math.isfinite(self.http_timeout) and 0 < self.http_timeout <= 120):
+            p.append("AADWEB_HTTP_TIMEOUT must be a number of seconds above 0 and at most 120.")
+        if not 0 <= self.clock_skew <= 600:
+            p.append("AADWEB_CLOCK_SKEW must be a whole number of seconds from 0 to 600.")
+        if self.proxy is not None:
+            p += _url_problems("AADWEB_PROXY", self.proxy, allow_path=False, allow_http=True)
+        return p
+
+    # --- loading ------------------------------------------------------------------------
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, *, require_secret_key: bool = True
+    ) -> Settings:
+        """Read ``AADWEB_*`` from ``environ`` (default ``os.environ``) and ``AADWEB_CONFIG``."""
+        env = dict(os.environ if environ is None else environ)
+        problems: list[str] = []
+        values: dict[str, str] = {}
+        config_path = env.get("AADWEB_CONFIG")
+        if config_path:
+            values.update(_read_toml(config_path, problems))
+        values.update({k: v for k, v in env.items() if k.startswith("AADWEB_") and k != "AADWEB_CONFIG"})
+        return cls.from_mapping(values, require_secret_key=require_secret_key, problems=problems)
+
+    @classmethod
+    def from_mapping(
+        cls,
+        values: Mapping[str, str],
+        *,
+        require_secret_key: bool = True,
+        problems: list[str] | None = None,
+    ) -> Settings:
+        """Build from ``AADWEB_*`` string values; every problem is reported at once."""
+        problems = [] if problems is None else problems
+        kwargs: dict[str, Any] = {"require_secret_key": require_secret_key}
+        known = {f"AADWEB_{f.name.upper()}" for f in fields(cls)} - {"AADWEB_REQUIRE_SECRET_KEY"}
+        for name in sorted(set(values) - known):
+            problems.append(f"{name} is not an aadweb setting (a typo?).")
+        for name, raw in values.items():
+            if name not in known:
+                continue
+            attr = name.removeprefix("AADWEB_").lower()
+            parser = _PARSERS.get(attr, _text)
+            try:
+                value = parser(raw.strip())
+            except ValueError as exc:
+                problems.append(f"{name} {exc}")
+                continue
+            if value is not None:
+                kwargs[attr] = value
+        kwargs.setdefault("tenant", "")
+        kwargs.setdefault("client_id", "")
+        try:
+            settings = cls(**kwargs)
+        except ConfigurationError as exc:
+            raise ConfigurationError([*problems, *exc.problems]) from None
+        if problems:
+            raise ConfigurationError(problems)
+        return settings
+
+
+# --- parsers: one per typed field; each raises ValueError with the end of a sentence -----
+
+T = TypeVar("T")
+
+
+def _text(raw: str) -> str | None:
+    return raw or None
+
+
+def _secret(kind: str) -> Callable[[str], Secret | None]:
+    def parse(raw: str) -> Secret | None:
+        return Secret(kind, raw) if raw else None
+
+    return parse
+
+
+def _bool(raw: str) -> bool:
+    lowered = raw.lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("", "0", "false", "no", "off"):
+        return False
+    raise ValueError(f"must be 1 or 0, not {raw!r}.")
+
+
+def _int(raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError(f"must be a whole number, not {raw!r}.") from None
+
+
+def _float(raw: str) -> float:
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError(f"must be a number, not {raw!r}.") from None
+
+
+def _tenant_list(raw: str) -> tuple[str, ...]:
+    return tuple(t for t in (part.strip() for part in raw.split(",")) if t)
+
+
+def _certificate(raw: str) -> ClientCertificate | None:
+    if not raw:
+        return None
+    try:
+        with open(raw, "rb") as fh:
+            pem = fh.read(1 << 20)
+    except OSError as exc:
+        raise ValueError(f"cannot be read ({exc.strerror or exc.__class__.__name__}): {raw}") from None
+    try:
+        return ClientCertificate.from_pem(pem, path=raw)
+    except ValueError as exc:
+        raise ValueError(f"{raw} {exc}.") from None
+
+
+_PARSERS: Final[Mapping[str, Callable[[str], Any]]] = {
+    "client_secret": _secret("client_secret"),
+    "secret_key": _secret("secret_key"),
+    "client_certificate": _certificate,
+    "allowed_tenants": _tenant_list,
+    "wire_view": _bool,
+    "app_signing_keys": _bool,
+    "trusted_proxy_hops": _int,
+    "clock_skew": _int,
+    "http_timeout": _float,
+    "tenant": lambda raw: raw,
+    "client_id": lambda raw: raw,
+}
+
+
+def _read_toml(path: str, problems: list[str]) -> dict[str, str]:
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except OSError as exc:
+        problems.append(f"AADWEB_CONFIG file {path} cannot be read ({exc.strerror or exc.__class__.__name__}).")
+        return {}
+    except tomllib.TOMLDecodeError as exc:
+        problems.append(f"AADWEB_CONFIG file {path} is not valid TOML ({exc}).")
+        return {}
+    out: dict[str, str] = {}
+    for key, value in data.items():
+        if isinstance(value, bool):
+            out[key] = "1" if value else "0"
+        elif isinstance(value, (str, int, float)):
+            out[key] = str(value)
+        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+            out[key] = ",".join(value)
+        else:
+            problems.append(f"AADWEB_CONFIG key {key} must be a string, number, boolean or list of strings.")
+    return out
+
+
+def _url_problems(name: str, url: str, *, allow_path: bool, allow_http: bool = False) -> list[str]:
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        return [f"{name} {url!r} is not a valid URL."]
+    if parts.scheme not in ("https", "http") or not host:
+        return [f"{name} must be an absolute https:// URL, not {url!r}."]
+    if parts.scheme == "http" and not (allow_http or is_loopback_host(host)):
+        return [f"{name} must use https:// (plain http is allowed only for localhost / 127.0.0.1 / ::1)."]
+    if parts.fragment or (parts.query and name != "AADWEB_GRAPH_URL"):
+        return [f"{name} must not carry a query string or fragment."]
+    if parts.username or parts.password:
+        return [f"{name} must not carry a user name or password."]
+    if not allow_path and parts.path not in ("", "/"):
+        return [f"{name} must be scheme://host[:port] only, without a path."]
+    return []

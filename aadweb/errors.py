@@ -174,6 +174,8 @@ class TokenValidationError(AadWebError):
     status = 401
     user_message = "The sign-in could not be verified, so it was refused. Please sign in again."
     check: str = "token"
+    #: The checks made up to and including the failed one (``aadweb.protocol.idtoken.Verdict``).
+    verdicts: tuple[object, ...] = ()
 
 
 class MalformedToken(TokenValidationError):

@@ -134,21 +134,41 @@ class ValidatedIdToken:
     verdicts: tuple[Verdict, ...]
 
 
-class _Checks:
-    """Collects verdicts; :meth:`fail` raises the check's error with the verdicts attached."""
+# The checks, in the order they run, with the rule each enforces. A failure's verdicts are
+# "every check before this one passed, this one failed"; a success's are all of them.
+_Order = tuple[tuple[str, str], ...]
+FRONT_CHANNEL_CHECKS: Final[_Order] = (
+    ("format", "RFC 7515 7.1: compact JWS, strict base64url, size cap"),
+    ("alg", "RFC 8725 3.1: alg pinned to RS256, no crit (RFC 7515 4.1.11)"),
+    ("key", "OIDC 3.1.3.7 (6): key from the tenant's JWKS by kid, else x5t"),
+    ("signature", "OIDC 3.1.3.7 (6), RFC 7518 3.3: RS256 signature"),
+    ("claims", "OIDC 2, RFC 7519 2: required claims present and well-typed"),
+    ("tid", "OIDC 3.1.3.7 (2): the configured or an allowed tenant"),
+    ("iss", "OIDC 3.1.3.7 (2): iss exactly {prefix}{tid}/"),
+    ("aud", "OIDC 3.1.3.7 (3)-(5): aud is only this client; azp, if present, too"),
+    ("exp", "OIDC 3.1.3.7 (9): not expired (with leeway)"),
+    ("nbf", "RFC 7519 4.1.5: not before nbf (with leeway)"),
+    ("iat", "OIDC 3.1.3.7 (10): not issued in the future (with leeway)"),
+    ("nonce", "OIDC 3.1.3.7 (11): nonce equals the one sent"),
+    ("c_hash", "OIDC 3.3.2.11: c_hash matches the code"),
+)
+BACK_CHANNEL_SIGNED_CHECKS: Final[_Order] = FRONT_CHANNEL_CHECKS[:-1]
+BACK_CHANNEL_UNSIGNED_CHECKS: Final[_Order] = (
+    ("format", "RFC 7519 6: unsecured JWT (alg none, empty signature)"),
+    ("signature", "OIDC 3.1.3.7 (6): unsigned, accepted only from the token endpoint over TLS or loopback"),
+    *FRONT_CHANNEL_CHECKS[4:-1],
+)
+_PASSED: Final[dict[_Order, tuple[Verdict, ...]]] = {
+    order: tuple(Verdict(check, True, ref) for check, ref in order)
+    for order in (FRONT_CHANNEL_CHECKS, BACK_CHANNEL_SIGNED_CHECKS, BACK_CHANNEL_UNSIGNED_CHECKS)
+}
 
-    __slots__ = ("verdicts",)
 
-    def __init__(self) -> None:
-        self.verdicts: list[Verdict] = []
-
-    def ok(self, check: str, reference: str, detail: str = "") -> None:
-        self.verdicts.append(Verdict(check, True, reference, detail))
-
-    def fail(self, exc: TokenValidationError, check: str, reference: str) -> TokenValidationError:
-        self.verdicts.append(Verdict(check, False, reference, str(exc)))
-        exc.verdicts = tuple(self.verdicts)
-        return exc
+def _fail(exc: TokenValidationError, check: str, order: _Order) -> TokenValidationError:
+    """Attach the verdicts to ``exc``: the checks before ``check`` passed, ``check`` failed."""
+    index = next(i for i, (name, _) in enumerate(order) if name == check)
+    exc.verdicts = (*_PASSED[order][:index], Verdict(check, False, order[index][1], str(exc)))
+    return exc
 
 
 def c_hash_of(code: str) -> str:
@@ -164,16 +184,15 @@ def validate_front_channel(
     Raises :class:`KeyNotFound` when the ``kid`` is not in ``keys``: the caller may refresh
     the key set (rate-limited) and call again.
     """
-    checks = _Checks()
-    jws = _parse_signed(token, checks)
-    _verify(jws, keys, checks)
-    claims = _check_claims(jws.payload, expected, checks)
+    order = FRONT_CHANNEL_CHECKS
+    jws = _parse_signed(token, order)
+    _verify(jws, keys, order)
+    claims = _check_claims(jws.payload, expected, order)
     # OIDC Core 3.3.2.11: c_hash is REQUIRED in the hybrid flow and must match the code.
     c_hash = jws.payload.get("c_hash")
     if not isinstance(c_hash, str) or not hmac.compare_digest(c_hash.encode(), c_hash_of(code.reveal()).encode()):
-        raise checks.fail(CodeHashMismatch("c_hash is missing or does not match the code"), "c_hash", "OIDC 3.3.2.11")
-    checks.ok("c_hash", "OIDC 3.3.2.11")
-    return ValidatedIdToken(claims=claims, header=jws.header, verdicts=tuple(checks.verdicts))
+        raise _fail(CodeHashMismatch("c_hash is missing or does not match the code"), "c_hash", order)
+    return ValidatedIdToken(claims=claims, header=jws.header, verdicts=_PASSED[order])
 
 
 def validate_back_channel(
@@ -185,154 +204,151 @@ def validate_back_channel(
     only because it came straight from the token endpoint over TLS or loopback (3.1.3.7 (6)),
     and the verdicts say so.
     """
-    checks = _Checks()
-    header = peek_header(token.reveal())
-    if header.get("alg") == "none":
+    if peek_header(token.reveal()).get("alg") == "none":
+        order = BACK_CHANNEL_UNSIGNED_CHECKS
         if not channel_is_secure:
-            raise checks.fail(
-                MalformedToken("an unsigned id_token over an insecure channel"), "signature", "OIDC 3.1.3.7 (6)"
-            )
-        jws = parse_unsigned(token.reveal())
-        checks.ok("format", "RFC 7519 6")
-        checks.ok("signature", "OIDC 3.1.3.7 (6)", "unsigned; accepted from the token endpoint over TLS/loopback")
+            raise _fail(MalformedToken("an unsigned id_token over an insecure channel"), "signature", order)
+        try:
+            jws = parse_unsigned(token.reveal())
+        except TokenValidationError as exc:
+            raise _fail(exc, "format", order) from None
     else:
-        jws = _parse_signed(token, checks)
-        _verify(jws, keys, checks)
-    claims = _check_claims(jws.payload, expected, checks)
-    return ValidatedIdToken(claims=claims, header=jws.header, verdicts=tuple(checks.verdicts))
+        order = BACK_CHANNEL_SIGNED_CHECKS
+        jws = _parse_signed(token, order)
+        _verify(jws, keys, order)
+    claims = _check_claims(jws.payload, expected, order)
+    return ValidatedIdToken(claims=claims, header=jws.header, verdicts=_PASSED[order])
 
 
 def match_back_channel(token: Secret, validated: IdTokenClaims) -> Verdict:
-    """Hybrid flow: the token endpoint's id_token must name the same ``tid``, ``oid``, ``aud``.
+    """Hybrid flow: the token endpoint's id_token must name the same user and client.
 
     OIDC Core 3.3.3.6: if an id_token is returned from both endpoints, its ``iss`` and ``sub``
     must be identical; Azure AD v1's back-channel token is unsigned, so we compare the claims
     that identify the user and the client rather than trusting it for anything else.
     """
-    header = peek_header(token.reveal())
-    jws = parse_unsigned(token.reveal()) if header.get("alg") == "none" else _parse_any_signed(token)
+    reference = "OIDC 3.3.3.6: same tid, oid, aud, iss, sub as the validated id_token"
+    try:
+        alg = peek_header(token.reveal()).get("alg")
+        jws = parse_unsigned(token.reveal()) if alg == "none" else parse_compact(token.reveal(), alg=str(alg))
+    except TokenValidationError as exc:
+        exc.verdicts = (Verdict("back-channel match", False, reference, str(exc)),)
+        raise
     p = jws.payload
     for claim, want in (("tid", validated.tid), ("oid", validated.oid), ("aud", validated.aud),
                         ("iss", validated.iss), ("sub", validated.sub)):
         got = p.get(claim)
-        if got != want and not (claim == "aud" and isinstance(got, list) and got == [want]):
-            exc = IssuerMismatch(f"the token endpoint's id_token names another {claim}")
-            exc.verdicts = (Verdict("back-channel match", False, "OIDC 3.3.3.6", str(exc)),)
-            raise exc
-    return Verdict("back-channel match", True, "OIDC 3.3.3.6", "tid, oid, aud, iss, sub match")
+        if got != want and not (claim == "aud" and got == [want]):
+            mismatch = IssuerMismatch(f"the token endpoint's id_token names another {claim}")
+            mismatch.verdicts = (Verdict("back-channel match", False, reference, str(mismatch)),)
+            raise mismatch
+    return Verdict("back-channel match", True, reference)
 
 
 # --- steps --------------------------------------------------------------------------------
 
 
-def _parse_signed(token: Secret, checks: _Checks) -> CompactJWS:
+def _parse_signed(token: Secret, order: _Order) -> CompactJWS:
     try:
-        jws = parse_compact(token.reveal(), alg="RS256")
+        return parse_compact(token.reveal(), alg="RS256")
     except TokenValidationError as exc:
-        raise checks.fail(exc, exc.check, "RFC 7515 7.1, RFC 8725 3.1") from None
-    checks.ok("format", "RFC 7515 7.1")
-    checks.ok("alg", "RFC 8725 3.1", "RS256")
-    return jws
+        raise _fail(exc, exc.check, order) from None
 
 
-def _parse_any_signed(token: Secret) -> CompactJWS:
-    return parse_compact(token.reveal(), alg=str(peek_header(token.reveal()).get("alg")))
-
-
-def _verify(jws: CompactJWS, keys: KeySet, checks: _Checks) -> None:
+def _verify(jws: CompactJWS, keys: KeySet, order: _Order) -> None:
     # The key comes only from the tenant's JWKS, by kid then x5t; jku/jwk/x5u/x5c are ignored.
     key = keys.find(jws.header)
     if key is None:
-        raise checks.fail(KeyNotFound("the token's kid is not in the tenant's key set"), "key", "OIDC 3.1.3.7 (6)")
-    checks.ok("key", "OIDC 3.1.3.7 (6)", f"kid {key.kid or key.x5t}")
+        raise _fail(KeyNotFound("the token's kid is not in the tenant's key set"), "key", order)
     try:
         verify_rs256(jws, key.key)
     except TokenValidationError as exc:
-        raise checks.fail(exc, "signature", "OIDC 3.1.3.7 (6), RFC 7518 3.3") from None
-    checks.ok("signature", "OIDC 3.1.3.7 (6), RFC 7518 3.3", "RS256")
+        raise _fail(exc, "signature", order) from None
 
 
-def _string(payload: Mapping[str, Any], claim: str, checks: _Checks) -> str:
-    value = payload.get(claim)
-    if value is None:
-        raise checks.fail(ClaimMissing(f"the '{claim}' claim is missing"), claim, "OIDC 2")
-    if not isinstance(value, str) or not value:
-        raise checks.fail(ClaimTypeInvalid(f"the '{claim}' claim is not a non-empty string"), claim, "OIDC 2")
-    return value
+def _claim_error(payload: Mapping[str, Any], order: _Order) -> TokenValidationError:
+    """The precise error for the first required claim that is missing or mistyped."""
+    for claim in _STRING_CLAIMS:
+        value = payload.get(claim)
+        if value is None:
+            return _fail(ClaimMissing(f"the '{claim}' claim is missing"), "claims", order)
+        if not isinstance(value, str) or not value:
+            return _fail(ClaimTypeInvalid(f"the '{claim}' claim is not a non-empty string"), "claims", order)
+    for claim in _TIME_CLAIMS:
+        value = payload.get(claim)
+        if value is None:
+            return _fail(ClaimMissing(f"the '{claim}' claim is missing"), "claims", order)
+        if not _is_numeric_date(value):
+            return _fail(ClaimTypeInvalid(f"the '{claim}' claim is not a finite number"), "claims", order)
+    raise AssertionError("unreachable: every claim is well-formed")
 
 
-def _number(payload: Mapping[str, Any], claim: str, checks: _Checks) -> float:
-    value = payload.get(claim)
-    if value is None:
-        raise checks.fail(ClaimMissing(f"the '{claim}' claim is missing"), claim, "OIDC 2")
+_STRING_CLAIMS: Final = ("iss", "tid", "oid", "sub")
+_TIME_CLAIMS: Final = ("exp", "nbf", "iat")
+
+
+def _is_numeric_date(value: object) -> bool:
     # RFC 7519 2 NumericDate: a JSON number. Not a bool, not a string, not Infinity (1e400).
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise checks.fail(ClaimTypeInvalid(f"the '{claim}' claim is not a finite number"), claim, "RFC 7519 2")
-    return float(value)
+    return (type(value) is int) or (type(value) is float and math.isfinite(value))
 
 
-def _check_claims(payload: Mapping[str, Any], expected: IdTokenExpectations, checks: _Checks) -> IdTokenClaims:
-    now, leeway = expected.now, expected.leeway
-    iss = _string(payload, "iss", checks)
-    tid = _string(payload, "tid", checks)
-    oid = _string(payload, "oid", checks)
-    sub = _string(payload, "sub", checks)
-    exp = _number(payload, "exp", checks)
-    nbf = _number(payload, "nbf", checks)
-    iat = _number(payload, "iat", checks)
+def _check_claims(payload: Mapping[str, Any], expected: IdTokenExpectations, order: _Order) -> IdTokenClaims:
+    get = payload.get
+    iss, tid, oid, sub = get("iss"), get("tid"), get("oid"), get("sub")
+    exp, nbf, iat = get("exp"), get("nbf"), get("iat")
+    # OIDC Core 2: iss, sub, aud, exp, iat are REQUIRED; Azure AD: tid and oid identify the user.
+    if not (
+        type(iss) is str and iss and type(tid) is str and tid and type(oid) is str and oid
+        and type(sub) is str and sub and _is_numeric_date(exp) and _is_numeric_date(nbf) and _is_numeric_date(iat)
+    ):
+        raise _claim_error(payload, order)
+    assert isinstance(exp, int | float) and isinstance(nbf, int | float) and isinstance(iat, int | float)
 
     # Azure AD: the tenant is the token's tid; it must be ours, or on the allowed list.
     tenants = expected.tenants
     if isinstance(tenants, SingleTenant):
         if tid != tenants.tenant_id:
-            raise checks.fail(IssuerMismatch("the token comes from another tenant"), "tid", "OIDC 3.1.3.7 (2)")
+            raise _fail(IssuerMismatch("the token comes from another tenant"), "tid", order)
     elif tid not in tenants.tenant_ids:
-        raise checks.fail(TenantNotAllowed("the token's tenant is not allowed"), "tid", "OIDC 3.1.3.7 (2)")
-    checks.ok("tid", "OIDC 3.1.3.7 (2)", tid)
+        raise _fail(TenantNotAllowed("the token's tenant is not allowed"), "tid", order)
     # OIDC Core 3.1.3.7 (2): iss MUST exactly match the issuer (v1: https://sts.windows.net/{tid}/).
     if iss != f"{expected.issuer_prefix}{tid}/":
-        raise checks.fail(IssuerMismatch("the token's issuer is not the expected one"), "iss", "OIDC 3.1.3.7 (2)")
-    checks.ok("iss", "OIDC 3.1.3.7 (2)", iss)
+        raise _fail(IssuerMismatch("the token's issuer is not the expected one"), "iss", order)
 
-    _check_audience(payload, expected.client_id, checks)
+    _check_audience(get("aud"), get("azp"), expected.client_id, order)
 
-    # OIDC Core 3.1.3.7 (9): the current time MUST be before exp (with leeway for clock skew).
+    now, leeway = expected.now, expected.leeway
+    # OIDC Core 3.1.3.7 (9): the current time MUST be before exp (leeway for clock skew).
     if now >= exp + leeway:
-        raise checks.fail(TokenExpired("the token has expired"), "exp", "OIDC 3.1.3.7 (9)")
-    checks.ok("exp", "OIDC 3.1.3.7 (9)")
+        raise _fail(TokenExpired("the token has expired"), "exp", order)
     # RFC 7519 4.1.5: not before nbf; OIDC Core 3.1.3.7 (10): iat not in the future.
     if nbf > now + leeway:
-        raise checks.fail(TokenNotYetValid("the token is not valid yet (nbf)"), "nbf", "RFC 7519 4.1.5")
-    checks.ok("nbf", "RFC 7519 4.1.5")
+        raise _fail(TokenNotYetValid("the token is not valid yet (nbf)"), "nbf", order)
     if iat > now + leeway:
-        raise checks.fail(TokenNotYetValid("the token was issued in the future (iat)"), "iat", "OIDC 3.1.3.7 (10)")
-    checks.ok("iat", "OIDC 3.1.3.7 (10)")
+        raise _fail(TokenNotYetValid("the token was issued in the future (iat)"), "iat", order)
 
     # OIDC Core 3.1.3.7 (11): the nonce MUST be present and equal the one sent.
-    nonce = payload.get("nonce")
-    if not isinstance(nonce, str) or not hmac.compare_digest(nonce.encode(), expected.nonce.reveal().encode()):
-        raise checks.fail(NonceMismatch("the token's nonce is missing or wrong"), "nonce", "OIDC 3.1.3.7 (11)")
-    checks.ok("nonce", "OIDC 3.1.3.7 (11)")
+    nonce = get("nonce")
+    if type(nonce) is not str or not hmac.compare_digest(nonce.encode(), expected.nonce.reveal().encode()):
+        raise _fail(NonceMismatch("the token's nonce is missing or wrong"), "nonce", order)
 
-    display = {k: v for k in _DISPLAY_CLAIMS if isinstance(v := payload.get(k), str)}
+    display = {k: v for k in _DISPLAY_CLAIMS if type(v := get(k)) is str}
     return IdTokenClaims(
         tid=tid, oid=oid, sub=sub, iss=iss, aud=expected.client_id, exp=exp, iat=iat, nbf=nbf, display=display
     )
 
 
-def _check_audience(payload: Mapping[str, Any], client_id: str, checks: _Checks) -> None:
-    aud = payload.get("aud")
-    if aud is None:
-        raise checks.fail(ClaimMissing("the 'aud' claim is missing"), "aud", "OIDC 3.1.3.7 (3)")
-    audiences = [aud] if isinstance(aud, str) else aud
-    if not isinstance(audiences, list) or not all(isinstance(a, str) for a in audiences):
-        raise checks.fail(ClaimTypeInvalid("the 'aud' claim is not a string or list"), "aud", "OIDC 3.1.3.7 (3)")
+def _check_audience(aud: object, azp: object, client_id: str, order: _Order) -> None:
     # OIDC Core 3.1.3.7 (3): aud MUST contain client_id, and a token with other, untrusted
     # audiences MUST be rejected. We trust no audience but ourselves.
-    if client_id not in audiences or any(a != client_id for a in audiences):
-        raise checks.fail(AudienceMismatch("the token is not meant for this application"), "aud", "OIDC 3.1.3.7 (3)")
+    if aud == client_id or aud == [client_id]:
+        pass
+    elif aud is None:
+        raise _fail(ClaimMissing("the 'aud' claim is missing"), "aud", order)
+    elif not (type(aud) is str or (type(aud) is list and all(type(a) is str for a in aud))):
+        raise _fail(ClaimTypeInvalid("the 'aud' claim is not a string or a list of strings"), "aud", order)
+    else:
+        raise _fail(AudienceMismatch("the token is not meant for this application"), "aud", order)
     # OIDC Core 3.1.3.7 (4)-(5): if azp is present it MUST be our client_id.
-    azp = payload.get("azp")
     if azp is not None and azp != client_id:
-        raise checks.fail(AudienceMismatch("the token's azp is another application"), "azp", "OIDC 3.1.3.7 (5)")
-    checks.ok("aud", "OIDC 3.1.3.7 (3)")
+        raise _fail(AudienceMismatch("the token's azp is another application"), "aud", order)

@@ -19,10 +19,9 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import re
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Final
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any, Final, NamedTuple
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -44,7 +43,6 @@ __all__ = [
 #: Azure AD id_tokens are 1-3 KB; a groups claim can grow one, but never near this.
 MAX_TOKEN_BYTES: Final = 16 * 1024
 
-_SEGMENT = re.compile(r"[A-Za-z0-9_-]*")
 _PKCS1 = padding.PKCS1v15()
 _SHA256 = SHA256()
 
@@ -60,15 +58,23 @@ def b64url_decode(segment: str) -> bytes:
     RFC 4648 3.5 lets decoders reject non-canonical encodings; we do, so one token has one
     spelling and a signature cannot be "moved" onto a re-encoded twin.
     """
-    if _SEGMENT.fullmatch(segment) is None or len(segment) % 4 == 1:
+    if not segment.isascii() or "+" in segment or "/" in segment or "=" in segment:
         raise MalformedToken("a token segment is not strict base64url")
+    tail = len(segment) % 4
+    # The last character of a 2- or 3-character tail carries 4 or 2 unused bits: they must be 0.
+    if tail == 1 or (tail and _B64_VALUE.get(segment[-1], 0) & _UNUSED_BITS[tail]):
+        raise MalformedToken("a token segment is not canonical base64url")
     try:
-        data = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+        return binascii.a2b_base64(segment.encode("ascii").translate(_TO_STANDARD) + _PADDING[tail], strict_mode=True)
     except (binascii.Error, ValueError) as exc:
         raise MalformedToken("a token segment is not strict base64url") from exc
-    if b64url_encode(data) != segment:
-        raise MalformedToken("a token segment is not canonical base64url")
-    return data
+
+
+_B64_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+_B64_VALUE = {c: i for i, c in enumerate(_B64_ALPHABET)}
+_UNUSED_BITS = {2: 0b1111, 3: 0b11}
+_PADDING = (b"", b"", b"==", b"=")
+_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
 
 
 def _refuse_constant(name: str) -> Any:
@@ -76,32 +82,51 @@ def _refuse_constant(name: str) -> Any:
 
 
 def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    obj: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in obj:
-            # RFC 7515 5.2 (4): duplicate member names MUST be rejected, or only the last kept;
-            # we reject: two readers must never see two different tokens.
-            raise ValueError("duplicate member name")
-        obj[key] = value
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        # RFC 7515 5.2 (4): duplicate member names MUST be rejected, or only the last kept;
+        # we reject: two readers must never see two different tokens.
+        raise ValueError("duplicate member name")
     return obj
 
 
 _DECODER = json.JSONDecoder(object_pairs_hook=_unique_object, parse_constant=_refuse_constant)
+# The C scanner behind JSONDecoder.decode, without its wrapper (this is on the sign-in path).
+_SCAN: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
 
 
 def _json_object(raw: bytes, what: str) -> dict[str, Any]:
     try:
-        value, end = _DECODER.raw_decode(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        text = raw.decode("utf-8").strip(" \t\n\r")
+        value, end = _SCAN(text, 0)
+    except (UnicodeDecodeError, ValueError, RecursionError, StopIteration) as exc:
         raise MalformedToken(f"the token {what} is not a JSON object") from exc
-    if not isinstance(value, dict) or raw[end:].strip():
+    if end != len(text) or not isinstance(value, dict):
         raise MalformedToken(f"the token {what} is not a JSON object")
     return value
 
 
-@dataclass(frozen=True, slots=True)
-class CompactJWS:
-    """A parsed compact JWS. Nothing in it is trusted until :func:`verify_rs256` passes."""
+#: Parsed headers by their exact base64url text. Azure AD signs every token of a key with the
+#: same header, so this saves a decode per validation; bounded, and read-only once stored.
+_HEADERS: dict[str, Mapping[str, Any]] = {}
+_HEADERS_MAX: Final = 64
+
+
+def _header(h64: str) -> Mapping[str, Any]:
+    header = _HEADERS.get(h64)
+    if header is None:
+        header = MappingProxyType(_json_object(b64url_decode(h64), "header"))
+        if len(_HEADERS) >= _HEADERS_MAX:
+            _HEADERS.clear()
+        _HEADERS[h64] = header
+    return header
+
+
+class CompactJWS(NamedTuple):
+    """A parsed compact JWS. Nothing in it is trusted until :func:`verify_rs256` passes.
+
+    A NamedTuple rather than a dataclass: it is built once per validation on the sign-in path.
+    """
 
     header: Mapping[str, Any]
     payload: Mapping[str, Any]
@@ -120,9 +145,9 @@ def _split(token: str, max_bytes: int) -> tuple[str, str, str]:
     return parts[0], parts[1], parts[2]
 
 
-def peek_header(token: str, *, max_bytes: int = MAX_TOKEN_BYTES) -> dict[str, Any]:
+def peek_header(token: str, *, max_bytes: int = MAX_TOKEN_BYTES) -> Mapping[str, Any]:
     """The decoded JOSE header of a compact token, trusting nothing: only to choose a parser."""
-    return _json_object(b64url_decode(_split(token, max_bytes)[0]), "header")
+    return _header(_split(token, max_bytes)[0])
 
 
 def parse_compact(token: str, *, alg: str = "RS256", max_bytes: int = MAX_TOKEN_BYTES) -> CompactJWS:
@@ -131,7 +156,7 @@ def parse_compact(token: str, *, alg: str = "RS256", max_bytes: int = MAX_TOKEN_
     Raises :class:`MalformedToken` or :class:`UnsupportedAlgorithm`; verifies nothing.
     """
     h64, p64, s64 = _split(token, max_bytes)
-    header = _json_object(b64url_decode(h64), "header")
+    header = _header(h64)
     # The algorithm is pinned by us, never chosen by the token (RFC 8725 3.1).
     if header.get("alg") != alg:
         raise UnsupportedAlgorithm(f"the token's alg is {str(header.get('alg'))[:20]!r}, only {alg} is accepted")
@@ -142,7 +167,7 @@ def parse_compact(token: str, *, alg: str = "RS256", max_bytes: int = MAX_TOKEN_
         raise MalformedToken("the token has no signature")
     payload = _json_object(b64url_decode(p64), "payload")
     signature = b64url_decode(s64)
-    return CompactJWS(header, payload, f"{h64}.{p64}".encode("ascii"), signature)
+    return CompactJWS(header, payload, token[: len(token) - len(s64) - 1].encode("ascii"), signature)
 
 
 def parse_unsigned(token: str, *, max_bytes: int = MAX_TOKEN_BYTES) -> CompactJWS:
@@ -152,7 +177,7 @@ def parse_unsigned(token: str, *, max_bytes: int = MAX_TOKEN_BYTES) -> CompactJW
     that channel may carry one (OIDC Core 3.1.3.7 (6)); this only parses it.
     """
     h64, p64, s64 = _split(token, max_bytes)
-    header = _json_object(b64url_decode(h64), "header")
+    header = _header(h64)
     if header.get("alg") != "none" or s64:
         raise UnsupportedAlgorithm("expected an unsigned token (alg none, empty signature)")
     if "crit" in header:

@@ -104,7 +104,9 @@ def encode(signer: Signer, hdr: dict[str, Any] | bytes, payload: dict[str, Any] 
     return f"{signing_input.decode()}.{b64(signer.sign(signing_input))}"
 
 
-def mint(signer: Signer, now: float = NOW, header_overrides: dict[str, Any] | None = None, **claim_overrides: Any) -> str:
+def mint(
+    signer: Signer, now: float = NOW, header_overrides: dict[str, Any] | None = None, **claim_overrides: Any
+) -> str:
     return encode(signer, header(signer, **(header_overrides or {})), claims(now, **claim_overrides))
 
 

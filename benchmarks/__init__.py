@@ -1,0 +1,1 @@
+"""aadweb benchmarks: every figure is a ratio to a baseline measured in the same run."""

@@ -1,0 +1,27 @@
+"""The end-session redirect: ``GET {end_session_endpoint}?post_logout_redirect_uri=...``.
+
+OpenID Connect RP-Initiated Logout 1.0 section 2; Azure AD v1 sends the browser back to
+``post_logout_redirect_uri`` afterwards when it is registered for the app.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote, urlencode
+
+from aadweb.protocol.metadata import is_secure_url
+
+__all__ = ["build_logout_url"]
+
+
+def build_logout_url(*, end_session_endpoint: str, post_logout_redirect_uri: str | None) -> str:
+    """The URL to send the browser to after the local session is gone."""
+    if not is_secure_url(end_session_endpoint):
+        raise ValueError("end_session_endpoint must be an https URL (http only on a loopback host)")
+    if post_logout_redirect_uri is None:
+        return end_session_endpoint
+    # RP-Initiated Logout 2: post_logout_redirect_uri must be a registered, absolute URL
+    if not is_secure_url(post_logout_redirect_uri):
+        raise ValueError("post_logout_redirect_uri must be an https URL (http only on a loopback host)")
+    separator = "&" if "?" in end_session_endpoint else "?"
+    query = urlencode({"post_logout_redirect_uri": post_logout_redirect_uri}, quote_via=quote)
+    return f"{end_session_endpoint}{separator}{query}"

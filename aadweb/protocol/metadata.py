@@ -1,0 +1,135 @@
+"""OpenID Provider metadata: ``{authority}/.well-known/openid-configuration``.
+
+The metadata tells the client where the token endpoint and the signing keys are. A tampered
+or spoofed document could point the token POST (with the client secret and the code) or the
+JWKS fetch (the keys every id_token is checked against) at another server, so each endpoint
+must be on the configured authority host, over https (plain http only on a loopback host, for
+the emulator and tests). The ``issuer`` is read, not trusted: on ``common`` it is a template,
+and the id_token check compares ``iss`` exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+from aadweb.errors import InvalidResponse
+from aadweb.protocol._http import HttpRequest, HttpResponse
+from aadweb.protocol.aadsts import error_from_response
+from aadweb.settings import is_loopback_host
+
+__all__ = [
+    "AuthorityMetadata",
+    "build_metadata_request",
+    "is_secure_url",
+    "parse_metadata",
+    "same_origin",
+]
+
+MAX_URL: Final = 2048
+_WHAT: Final = "authority metadata"
+
+
+def is_secure_url(url: str) -> bool:
+    """An absolute https URL, or http on a loopback host; no user info, no fragment."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        return False
+    if not host or parts.username is not None or parts.password is not None or parts.fragment:
+        return False
+    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url) or len(url) > MAX_URL:
+        return False
+    return parts.scheme == "https" or (parts.scheme == "http" and is_loopback_host(host))
+
+
+def _origin(url: str) -> tuple[str, str, int]:
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return parts.scheme.lower(), (parts.hostname or "").lower(), port
+
+
+def same_origin(url: str, base: str) -> bool:
+    """True when ``url`` has the scheme, host and port of ``base``."""
+    try:
+        return _origin(url) == _origin(base)
+    except ValueError:
+        return False
+
+
+def build_metadata_request(authority_url: str) -> HttpRequest:
+    """``GET {authority_url}/.well-known/openid-configuration`` (OpenID Connect Discovery 4)."""
+    if not is_secure_url(authority_url):
+        raise ValueError("the authority URL must be https (http only on a loopback host)")
+    return HttpRequest(
+        method="GET",
+        url=f"{authority_url.rstrip('/')}/.well-known/openid-configuration",
+        headers={"Accept": "application/json"},
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuthorityMetadata:
+    """The endpoints of one authority (tenant), each checked to be secure."""
+
+    issuer: str
+    authorization_endpoint: str
+    token_endpoint: str
+    jwks_uri: str
+    end_session_endpoint: str | None
+
+    def __post_init__(self) -> None:
+        if not self.issuer:
+            raise ValueError("issuer must not be empty")
+        endpoints = [self.authorization_endpoint, self.token_endpoint, self.jwks_uri]
+        if self.end_session_endpoint is not None:
+            endpoints.append(self.end_session_endpoint)
+        for url in endpoints:
+            if not is_secure_url(url):
+                raise ValueError("every endpoint must be https (http only on a loopback host)")
+
+
+def _endpoint(body: dict[str, Any], name: str, authority_host: str) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not value:
+        raise InvalidResponse(f"{_WHAT}: {name} is missing or not a string")
+    if not is_secure_url(value):
+        raise InvalidResponse(f"{_WHAT}: {name} is not an https URL (http is allowed only on loopback)")
+    # Pinned to the configured authority: a tampered document must not move the token POST
+    # (client secret, code) or the keys that id_tokens are checked against to another server.
+    if not same_origin(value, authority_host):
+        raise InvalidResponse(f"{_WHAT}: {name} is not on the configured authority host")
+    return value
+
+
+def parse_metadata(resp: HttpResponse, *, authority_host: str) -> AuthorityMetadata:
+    """The metadata of a 200 answer; endpoints pinned to ``authority_host`` (``https://host[:port]``)."""
+    if not is_secure_url(authority_host):
+        raise ValueError("authority_host must be an https URL (http only on a loopback host)")
+    if 300 <= resp.status <= 399:
+        raise InvalidResponse(f"{_WHAT}: the authority answered with a redirect, which is never followed")
+    if resp.status != 200:
+        raise error_from_response(resp, what=_WHAT)
+    body = resp.json_object(_WHAT)
+    issuer = body.get("issuer")
+    # OpenID Connect Discovery 3: issuer is REQUIRED
+    if not isinstance(issuer, str) or not issuer or len(issuer) > MAX_URL:
+        raise InvalidResponse(f"{_WHAT}: issuer is missing or not a string")
+    if any(ord(ch) < 0x21 or ord(ch) == 0x7F for ch in issuer):
+        raise InvalidResponse(f"{_WHAT}: issuer contains spaces or control characters")
+    # OpenID Connect Discovery 3: authorization_endpoint and jwks_uri are REQUIRED;
+    # token_endpoint is REQUIRED unless only the implicit flow is used (not our case)
+    return AuthorityMetadata(
+        issuer=issuer,
+        authorization_endpoint=_endpoint(body, "authorization_endpoint", authority_host),
+        token_endpoint=_endpoint(body, "token_endpoint", authority_host),
+        jwks_uri=_endpoint(body, "jwks_uri", authority_host),
+        end_session_endpoint=(
+            None
+            if body.get("end_session_endpoint") is None
+            else _endpoint(body, "end_session_endpoint", authority_host)
+        ),
+    )

@@ -1,0 +1,30 @@
+"""Server-side session stores: the browser holds only a signed session id; the rest is here.
+
+``open_store(url, secret_key=...)`` opens ``memory:`` or ``sqlite:///path`` (``redis://`` is
+still to come). Every store keeps the one contract of :class:`SessionStore`
+(``aadweb.sessions._base`` states each guarantee); one contract test runs against all.
+"""
+
+from __future__ import annotations
+
+from ._base import PENDING_TTL, SessionStore
+from ._crypto import TOKENS_PURPOSE, CiphertextInvalid, TokenCipher, derive_key
+from ._model import PendingSignIn, SessionRecord, TokenSet
+from ._open import open_store
+from .memory import MemorySessionStore
+from .sqlite import SqliteSessionStore
+
+__all__ = [
+    "PENDING_TTL",
+    "TOKENS_PURPOSE",
+    "CiphertextInvalid",
+    "MemorySessionStore",
+    "PendingSignIn",
+    "SessionRecord",
+    "SessionStore",
+    "SqliteSessionStore",
+    "TokenCipher",
+    "TokenSet",
+    "derive_key",
+    "open_store",
+]

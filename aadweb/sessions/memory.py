@@ -1,0 +1,188 @@
+"""``memory:`` — the session store of one process (development, tests, a single worker).
+
+Dicts behind one lock; every operation is atomic because it runs entirely under that lock.
+Nothing is persisted, so nothing is encrypted: the values live only in this process's memory.
+With several worker processes each has its own store and sign-ins fail at random: use
+``sqlite:///...`` there.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hmac
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+
+from aadweb.errors import SessionStoreError
+
+from ._base import (
+    LAST_SEEN_RESOLUTION,
+    acquire_polling,
+    check_ttl,
+    check_wait,
+    lock_name,
+)
+from ._model import PendingSignIn, SessionRecord, TokenSet, check_fields
+
+__all__ = ["MemorySessionStore"]
+
+
+class MemorySessionStore:
+    """The :class:`~aadweb.sessions.SessionStore` contract in one process's memory."""
+
+    def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._closed = False
+        self._pending: dict[str, tuple[PendingSignIn, float]] = {}
+        self._sessions: dict[str, SessionRecord] = {}
+        self._locks: dict[str, tuple[str, float]] = {}
+
+    def __repr__(self) -> str:
+        return "MemorySessionStore()"
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise SessionStoreError("memory session store is closed")
+
+    # --- pending sign-ins -------------------------------------------------------------
+
+    def put_pending(self, pending: PendingSignIn, ttl: float) -> None:
+        check_ttl(ttl, "ttl")
+        with self._lock:
+            self._check_open()
+            now = self.clock()
+            held = self._pending.get(pending.state)
+            if held is not None and now < held[1]:
+                raise SessionStoreError("a live pending sign-in already has this state")
+            self._pending[pending.state] = (pending, now + ttl)
+
+    def take_pending(self, state: str, browser_id: str) -> PendingSignIn | None:
+        with self._lock:
+            self._check_open()
+            held = self._pending.pop(state, None)  # removed whatever happens next
+            now = self.clock()
+        if held is None or now >= held[1]:
+            return None
+        pending = held[0]
+        if not hmac.compare_digest(pending.browser_id.encode(), browser_id.encode()):
+            return None
+        return pending
+
+    def stash_callback(self, state: str, fields: Mapping[str, str]) -> bool:
+        copied = check_fields(fields)
+        with self._lock:
+            self._check_open()
+            held = self._pending.get(state)
+            if held is None or self.clock() >= held[1] or held[0].callback is not None:
+                return False
+            self._pending[state] = (dataclasses.replace(held[0], callback=copied), held[1])
+            return True
+
+    # --- sessions ---------------------------------------------------------------------
+
+    def create_session(self, record: SessionRecord) -> None:
+        with self._lock:
+            self._check_open()
+            if record.session_id in self._sessions:
+                raise SessionStoreError("a session with this id already exists")
+            self._sessions[record.session_id] = record
+
+    def get_session(self, session_id: str) -> SessionRecord | None:
+        with self._lock:
+            self._check_open()
+            record = self._sessions.get(session_id)
+            now = self.clock()
+            if record is None or record.is_expired(now):
+                return None
+            if now - record.last_seen >= LAST_SEEN_RESOLUTION:
+                record = dataclasses.replace(record, last_seen=now)
+                self._sessions[session_id] = record
+            return record
+
+    def update_tokens(self, session_id: str, tokens: TokenSet | None, *, expected_version: int) -> bool:
+        if tokens is not None and not isinstance(tokens, TokenSet):
+            raise ValueError("tokens must be a TokenSet or None")
+        with self._lock:
+            self._check_open()
+            record = self._sessions.get(session_id)
+            if record is None or record.is_expired(self.clock()) or record.version != expected_version:
+                return False
+            self._sessions[session_id] = dataclasses.replace(record, tokens=tokens, version=record.version + 1)
+            return True
+
+    def delete_session(self, session_id: str) -> None:
+        with self._lock:
+            self._check_open()
+            self._sessions.pop(session_id, None)
+            self._locks.pop(lock_name(session_id), None)
+
+    # --- housekeeping -----------------------------------------------------------------
+
+    def purge_expired(self, now: float | None = None) -> int:
+        with self._lock:
+            self._check_open()
+            at = self.clock() if now is None else now
+            dead_p = [k for k, (_, exp) in self._pending.items() if at >= exp]
+            dead_s = [k for k, r in self._sessions.items() if r.is_expired(at)]
+            dead_l = [k for k, (_, exp) in self._locks.items() if at >= exp]
+            for key in dead_p:
+                del self._pending[key]
+            for key in dead_s:
+                del self._sessions[key]
+            for key in dead_l:
+                del self._locks[key]
+            return len(dead_p) + len(dead_s) + len(dead_l)
+
+    def counts(self, now: float | None = None) -> dict[str, int]:
+        with self._lock:
+            self._check_open()
+            at = self.clock() if now is None else now
+            pending = sum(at < exp for _, exp in self._pending.values())
+            sessions = sum(not r.is_expired(at) for r in self._sessions.values())
+            locks = sum(at < exp for _, exp in self._locks.values())
+            total = len(self._pending) + len(self._sessions) + len(self._locks)
+            expired = total - sessions - pending - locks
+            return {"sessions": sessions, "pending": pending, "locks": locks, "expired": expired}
+
+    def ping(self) -> None:
+        with self._lock:
+            self._check_open()
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            self._pending.clear()
+            self._sessions.clear()
+            self._locks.clear()
+
+    # --- single-flight refresh ------------------------------------------------------
+
+    @contextmanager
+    def refresh_lock(self, session_id: str, lease: float, *, wait: float = 0.0) -> Iterator[bool]:
+        check_ttl(lease, "lease")
+        check_wait(wait)
+        name, owner = lock_name(session_id), secrets.token_hex(16)
+
+        def try_acquire() -> bool:
+            with self._lock:
+                self._check_open()
+                now = self.clock()
+                held = self._locks.get(name)
+                if held is not None and now < held[1]:
+                    return False
+                self._locks[name] = (owner, now + lease)
+                return True
+
+        mine = acquire_polling(try_acquire, wait)
+        try:
+            yield mine
+        finally:
+            if mine:
+                with self._lock:
+                    held = self._locks.get(name)
+                    if held is not None and held[0] == owner:
+                        del self._locks[name]

@@ -1,0 +1,66 @@
+"""open_store: the AADWEB_SESSION_STORE URL."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from aadweb.errors import ConfigurationError, SessionStoreError
+from aadweb.sessions import MemorySessionStore, SessionStore, SqliteSessionStore, open_store
+
+KEY = "k" * 40
+
+
+def test_memory() -> None:
+    store = open_store("memory:", secret_key=KEY)
+    assert isinstance(store, MemorySessionStore) and isinstance(store, SessionStore)
+
+
+def test_sqlite_relative_and_absolute_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    store = open_store("sqlite:///rel.db", secret_key=KEY)
+    assert isinstance(store, SqliteSessionStore)
+    store.close()
+    assert (tmp_path / "rel.db").exists()
+    absolute = tmp_path / "sub dir"
+    absolute.mkdir()
+    store = open_store("sqlite:///" + str(absolute / "abs%20file.db"), secret_key=KEY)
+    store.close()
+    assert str(absolute).startswith(os.sep) and (absolute / "abs file.db").exists()
+
+
+def test_the_clock_is_passed_on(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path}/c.db", secret_key=KEY, clock=lambda: 42.0)
+    assert store.clock() == 42.0
+    store.close()
+
+
+@pytest.mark.parametrize("url", ["redis://localhost:6379/0", "rediss://cache.example:6380/1"])
+def test_redis_is_not_available_yet(url: str) -> None:
+    with pytest.raises(SessionStoreError, match="redis store not available yet"):
+        open_store(url, secret_key=KEY)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgres://db/x",
+        "",
+        "sessions.db",
+        "sqlite://host/x.db",
+        "sqlite:///",
+        "sqlite:///:memory:",
+        "sqlite:///x.db?mode=ro",
+        "memory:x",
+    ],
+)
+def test_bad_urls_are_configuration_errors(url: str) -> None:
+    with pytest.raises(ConfigurationError, match="AADWEB_SESSION_STORE"):
+        open_store(url, secret_key=KEY)
+
+
+def test_an_empty_secret_key_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError):
+        open_store(f"sqlite:///{tmp_path}/k.db", secret_key="")

@@ -20,7 +20,8 @@ this tree at the one place that calls the foreign code, with ``raise ... from ex
     ├── GraphError                    Graph answered with an error envelope
     ├── TransportError                the network or the deadline failed us
     │   └── DeadlineExceeded
-    └── SessionStoreError             the session store is unreachable or broken
+    ├── SessionStoreError             the session store is unreachable or broken
+    └── ReauthenticationRequired      the session cannot go on: the user must sign in again
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ __all__ = [
     "MalformedToken",
     "NonceMismatch",
     "ProtocolError",
+    "ReauthenticationRequired",
     "SessionStoreError",
     "SignatureInvalid",
     "StateMismatch",
@@ -314,3 +316,10 @@ class SessionStoreError(AadWebError):
 
     status = 503
     user_message = "Sign-in is unavailable for a moment. Please try again shortly."
+
+
+class ReauthenticationRequired(AadWebError):
+    """The session's tokens can no longer be used (refresh refused, Graph 401 after a refresh)."""
+
+    status = 401
+    user_message = "Your sign-in has expired or was revoked. Please sign in again."

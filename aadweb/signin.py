@@ -1,0 +1,277 @@
+"""The sign-in state machine: begin, complete, access token, Graph, sign out.
+
+One flow in one place (DESIGN.md, "The sign-in flows"); the web layer only reads requests and
+renders what this returns, and the protocol steps live in ``aadweb.protocol``.
+
+    begin ──► pending sign-in {state, nonce, PKCE verifier, return path}, bound to the browser
+       │          (stored server-side; 10 minutes; works once)
+       ▼
+    authority ──► form_post callback (hybrid) ──► stash_callback(state)
+       │          or query callback (code flow)       │ 303 to a same-site GET
+       ▼                                               ▼
+    complete ──► take the pending sign-in (state + browser) ─► parse the callback ─► validate
+                 the id_token ─► redeem the code ─► a NEW session (no fixation)
+
+States that were not issued to this browser are refused before anything else happens, and
+are consumed even when refused, so a leaked state is spent.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from aadweb._secret import Secret
+from aadweb.authority import Authority
+from aadweb.errors import (
+    AuthorityError,
+    CallbackError,
+    GraphError,
+    InvalidResponse,
+    ReauthenticationRequired,
+    SessionStoreError,
+    StateMismatch,
+)
+from aadweb.graph import GraphClient
+from aadweb.protocol.callback import callback_state, parse_callback
+from aadweb.protocol.graph import GraphUser
+from aadweb.protocol.idtoken import ValidatedIdToken, Verdict, match_back_channel
+from aadweb.protocol.pkce import code_challenge_s256
+from aadweb.protocol.token import TokenResponse
+from aadweb.sessions import PENDING_TTL, PendingSignIn, SessionRecord, SessionStore, TokenSet
+from aadweb.settings import Settings
+
+__all__ = ["REFRESH_MARGIN", "SESSION_TTL", "Completed", "SignIn"]
+
+log = logging.getLogger("aadweb.signin")
+
+#: Refresh the access token when it expires within this many seconds (DESIGN.md: 5 minutes).
+REFRESH_MARGIN: Final = 300.0
+#: How long a signed-in session lives on the server (absolute).
+SESSION_TTL: Final = 8 * 3600.0
+#: AADSTS codes that mean "the refresh token is dead: sign in again".
+DEAD_REFRESH_TOKEN: Final = frozenset({70008, 700082, 50173, 70043, 700084})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Completed:
+    """A finished sign-in: the new session and where to send the browser."""
+
+    session: SessionRecord
+    return_path: str
+    verdicts: tuple[Verdict, ...]
+
+
+class SignIn:
+    """The sign-in flows for one app. Thread-safe; one per process."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: SessionStore,
+        authority: Authority,
+        graph: GraphClient,
+        *,
+        clock: Callable[[], float] = time.time,
+        random_token: Callable[[int], str] = secrets.token_urlsafe,
+        session_ttl: float = SESSION_TTL,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.authority = authority
+        self.graph = graph
+        self.clock = clock
+        self.random_token = random_token
+        self.session_ttl = session_ttl
+
+    # --- 1. begin ---------------------------------------------------------------------
+
+    def begin(
+        self,
+        *,
+        browser_id: str,
+        return_path: str = "/",
+        prompt: str | None = None,
+        login_hint: str | None = None,
+        domain_hint: str | None = None,
+    ) -> str:
+        """Store a pending sign-in bound to ``browser_id``; return the authorize URL.
+
+        RFC 6749 10.12 / RFC 9700 4.7: ``state`` binds the callback to this browser; OIDC Core
+        3.1.2.1: ``nonce`` binds the id_token to this sign-in; RFC 7636: PKCE binds the code.
+        """
+        state = self.random_token(32)
+        nonce = Secret("nonce", self.random_token(32))
+        verifier = Secret("code_verifier", self.random_token(48))  # 64 chars: RFC 7636 4.1
+        url = self.authority.authorize_url(
+            state=state, nonce=nonce, code_challenge=code_challenge_s256(verifier.reveal()),
+            prompt=prompt, login_hint=login_hint, domain_hint=domain_hint,
+        )
+        self.store.put_pending(
+            PendingSignIn(
+                state=state, browser_id=browser_id, nonce=nonce, code_verifier=verifier, return_path=return_path,
+                created_at=self.clock(), response_type=self.settings.response_type,
+            ),
+            ttl=PENDING_TTL,
+        )
+        return url
+
+    # --- 2. the authority's cross-site form_post ------------------------------------------
+
+    def stash_form_post(self, fields: Mapping[str, Sequence[str]]) -> str:
+        """Keep the posted callback under its state until the browser comes back same-site.
+
+        Returns the state for the 303 to ``GET /getAToken?state=...``. The browser's cookie is
+        not here (SameSite=Lax is not sent with a cross-site POST), so nothing is decided yet:
+        the fields are only stored, once, against a live pending sign-in.
+        """
+        state = callback_state(fields)
+        single: dict[str, str] = {}
+        for name, values in fields.items():
+            if len(values) != 1:
+                # RFC 6749 3.1: request and response parameters MUST NOT be included more than once.
+                raise CallbackError(f"the callback repeats the field {name[:40]!r}")
+            single[name] = values[0]
+        if not self.store.stash_callback(state, single):
+            raise StateMismatch("form_post callback for an unknown, expired or already answered state")
+        return state
+
+    # --- 3. complete ----------------------------------------------------------------------
+
+    def complete(self, *, browser_id: str, params: Mapping[str, Sequence[str]]) -> Completed:
+        """Finish the sign-in that ``browser_id`` started, from the callback's parameters.
+
+        Hybrid flow: ``params`` is the same-site GET carrying only ``state``; the fields come from
+        the stash. Code flow: ``params`` is the authority's query callback itself.
+        """
+        state = callback_state(params)
+        pending = self.store.take_pending(state, browser_id)
+        if pending is None:
+            raise StateMismatch("callback state not issued to this browser, already used, or expired")
+        if pending.response_type == "code id_token":
+            if pending.callback is None:
+                raise CallbackError("the authority's answer for this sign-in never arrived")
+            fields: Mapping[str, Sequence[str]] = {k: (v,) for k, v in pending.callback.items()}
+        else:
+            fields = params
+        answer = parse_callback(fields, response_type=pending.response_type)
+        if answer.state != state:
+            raise StateMismatch("the callback's state changed between legs")
+        nonce = pending.nonce
+        if answer.id_token is not None:
+            validated = self.authority.validate_front_channel(answer.id_token, nonce=nonce, code=answer.code)
+            tokens = self.authority.redeem_code(answer.code, code_verifier=pending.code_verifier)
+            verdicts = validated.verdicts
+            if tokens.id_token is not None:
+                # OIDC Core 3.3.3.6: the token endpoint's id_token names the same user and client.
+                verdicts += (match_back_channel(tokens.id_token, validated.claims),)
+        else:
+            tokens = self.authority.redeem_code(answer.code, code_verifier=pending.code_verifier)
+            if tokens.id_token is None:
+                raise InvalidResponse("the token endpoint returned no id_token (was scope=openid dropped?)")
+            validated = self.authority.validate_back_channel(tokens.id_token, nonce=nonce)
+            verdicts = validated.verdicts
+        session = self._new_session(validated, tokens)
+        log.info("sign-in completed for tenant %s (flow %s)", validated.claims.tid, session.flow_id)
+        return Completed(session=session, return_path=pending.return_path, verdicts=verdicts)
+
+    def _new_session(self, validated: ValidatedIdToken, tokens: TokenResponse) -> SessionRecord:
+        claims = validated.claims
+        now = self.clock()
+        record = SessionRecord(
+            session_id=self.random_token(32),  # a NEW id: no session fixation (RFC 9700 4.x, OWASP)
+            created_at=now,
+            expires_at=now + self.session_ttl,
+            last_seen=now,
+            claims={"tid": claims.tid, "oid": claims.oid, "sub": claims.sub, "iss": claims.iss, **claims.display},
+            tokens=_token_set(tokens, self.settings.resource, previous=None),
+            csrf_token=self.random_token(32),
+            flow_id=self.random_token(12),
+        )
+        self.store.create_session(record)
+        return record
+
+    # --- 4. using the session ---------------------------------------------------------------
+
+    def session(self, session_id: str) -> SessionRecord | None:
+        return self.store.get_session(session_id)
+
+    def access_token(self, session: SessionRecord, *, force_refresh: bool = False) -> Secret:
+        """The session's access token, refreshed first when it expires within 5 minutes.
+
+        One refresh at a time per session across threads, workers and hosts (the store's lease
+        lock); a waiter re-reads the session and uses the token the holder stored.
+        """
+        tokens = session.tokens
+        if tokens is None:
+            raise ReauthenticationRequired("the session holds no tokens")
+        if not force_refresh and tokens.expires_on - self.clock() > REFRESH_MARGIN:
+            return tokens.access_token
+        stale = tokens.access_token
+        wait = self.settings.http_timeout + 1
+        with self.store.refresh_lock(session.session_id, lease=wait + 5, wait=wait) as mine:
+            current = self.store.get_session(session.session_id)
+            if current is None or current.tokens is None:
+                raise ReauthenticationRequired("the session ended while its token was refreshed")
+            fresh = current.tokens
+            if fresh.access_token != stale and fresh.expires_on - self.clock() > REFRESH_MARGIN:
+                return fresh.access_token  # another worker refreshed it meanwhile
+            if not mine:
+                raise SessionStoreError("another worker is still refreshing this session's token")
+            return self._refresh(current)
+
+    def _refresh(self, record: SessionRecord) -> Secret:
+        assert record.tokens is not None
+        if record.tokens.refresh_token is None:
+            raise ReauthenticationRequired("the session has no refresh token")
+        try:
+            response = self.authority.refresh(record.tokens.refresh_token, resource=record.tokens.resource)
+        except AuthorityError as exc:
+            if exc.error == "invalid_grant" or DEAD_REFRESH_TOKEN.intersection(exc.error_codes):
+                self.store.delete_session(record.session_id)
+                raise ReauthenticationRequired(f"the refresh token was refused ({exc})") from exc
+            raise
+        tokens = _token_set(response, record.tokens.resource, previous=record.tokens)
+        if not self.store.update_tokens(record.session_id, tokens, expected_version=record.version):
+            raise SessionStoreError("the session changed while its token was refreshed")
+        return tokens.access_token
+
+    def graph_me(self, session: SessionRecord) -> GraphUser:
+        """Graph ``/me`` for the session's user; on a 401, refresh once and try again."""
+        try:
+            user = self.graph.me(self.access_token(session))
+        except GraphError as exc:
+            if exc.http_status != 401:
+                raise
+            refreshed = self.store.get_session(session.session_id) or session
+            try:
+                user = self.graph.me(self.access_token(refreshed, force_refresh=True))
+            except GraphError as again:
+                if again.http_status == 401:
+                    self.store.delete_session(session.session_id)
+                    raise ReauthenticationRequired("Graph refused the refreshed token") from again
+                raise
+        if user.id != session.claims.get("oid"):
+            # The access token must be the signed-in user's: Graph's id is the id_token's oid.
+            raise InvalidResponse("Graph answered for another user than the one signed in")
+        return user
+
+    # --- 5. sign out ------------------------------------------------------------------------
+
+    def sign_out(self, session_id: str | None, *, post_logout_redirect_uri: str | None) -> str:
+        """End the session server-side; return the authority's logout URL for the browser."""
+        if session_id:
+            self.store.delete_session(session_id)
+        return self.authority.logout_url(post_logout_redirect_uri)
+
+
+def _token_set(response: TokenResponse, resource: str, *, previous: TokenSet | None) -> TokenSet:
+    # RFC 6749 6: the authority MAY issue a new refresh token; if it does not, keep the old one.
+    refresh = response.refresh_token or (previous.refresh_token if previous else None)
+    id_token = response.id_token or (previous.id_token if previous else None)
+    return TokenSet(access_token=response.access_token, refresh_token=refresh, expires_on=response.expires_on,
+                    resource=response.resource or resource, id_token=id_token)

@@ -1,0 +1,244 @@
+"""``/{tenant}/oauth2/authorize``: the sign-in page (GET) and the sign-in itself (POST).
+
+Azure validates in this order, and so does the emulator:
+
+1. tenant, ``client_id`` and ``redirect_uri`` (exact match with a registered reply URL).
+   Until the redirect URI is trusted every error is a *page* (AADSTS90002, 900144,
+   700016, 50194, 50011), never a redirect (RFC 6749 4.1.2.1).
+2. Everything else fails by an error callback to the redirect URI in the requested
+   response mode: ``error``, ``error_description`` (AADSTS text), ``state``.
+
+POST contract (stateless, used by the page and by scripts): the form holds the original
+query parameters plus ``user`` (upn or oid of a user of the tenant) to sign in, or
+``cancel`` to answer ``error=access_denied``. Success: a single-use code bound to
+client_id, redirect_uri, resource, user, nonce and the PKCE challenge; ``session_state``
+(a GUID); and in the hybrid flow an RS256 id_token with ``nonce`` and ``c_hash``.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+from urllib.parse import urlencode
+
+from werkzeug.wrappers import Response
+
+from ._context import Call
+from ._errors import AADSTS_MESSAGES, AadError, default_aadsts
+from ._model import KNOWN_RESOURCES, ClientRegistration, Directory, TenantScope
+from ._pages import error_page, form_post_page, html_response, sign_in_page
+from ._tokens import CODE_LIFETIME, CodeGrant
+
+if TYPE_CHECKING:
+    from ._app import Emulator
+
+__all__ = ["handle_authorize"]
+
+_PKCE_VALUE = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")  # RFC 7636 4.1 / 4.2
+_MODES = ("query", "fragment", "form_post")
+
+
+class _Page(Exception):
+    def __init__(self, aadsts: int, message: str = "") -> None:
+        super().__init__(aadsts)
+        self.aadsts = aadsts
+        self.message = message or AADSTS_MESSAGES.get(aadsts, "Emulated error.")
+
+
+def _params(call: Call) -> dict[str, str]:
+    merged = {k: v for k, v in call.request.args.items()}
+    if call.request.method == "POST":
+        merged.update(call.request.form.items())
+    return merged
+
+
+def handle_authorize(emu: Emulator, call: Call) -> Response:
+    params = _params(call)
+    try:
+        client, redirect_uri = _trusted_client(emu.directory, call, params)
+    except _Page as page:
+        return html_response(error_page(
+            aadsts=page.aadsts, message=page.message, trace_id=call.diag.trace_id,
+            correlation_id=call.diag.correlation_id, timestamp=call.diag.timestamp,
+        ), status=400)
+    assert call.scope is not None
+    kinds = set(params.get("response_type", "").split())
+    mode = params.get("response_mode") or ("query" if kinds == {"code"} else "fragment")
+    if mode not in _MODES:
+        mode = "query" if kinds == {"code"} else "fragment"
+    error = _request_error(client, params, kinds)
+    fault = emu.faults.take("authorize", ("error",)) if error is None else None
+    if fault is not None:
+        name = fault.error or "access_denied"
+        code = fault.aadsts if fault.aadsts is not None else default_aadsts(name)
+        error = AadError(error=name, aadsts=code)
+    if error is None and call.request.method == "GET" and params.get("prompt") == "none":
+        error = AadError(error="login_required", aadsts=50058)  # no SSO session here
+    if error is None and call.request.method == "POST" and "cancel" in call.request.form:
+        error = AadError(error="access_denied", aadsts=65004)
+    if error is not None:
+        answer = {"error": error.error, "error_description": call.diag.describe(error)}
+        return _callback(redirect_uri, mode, answer, params.get("state"))
+    if call.request.method == "GET":
+        return _sign_in_page(emu.directory, call, client, params)
+    return _sign_in(emu, call, client, redirect_uri, params, kinds, mode)
+
+
+def _trusted_client(
+    directory: Directory, call: Call, params: Mapping[str, str]
+) -> tuple[ClientRegistration, str]:
+    scope = call.scope
+    if scope is None:
+        raise _Page(90002, f"Tenant '{call.segment}' not found. Check to make sure you "
+                           "have the correct tenant ID and are signing into the correct cloud.")
+    client_id = params.get("client_id", "")
+    if not client_id:
+        raise _Page(900144, "The request body must contain the following parameter: "
+                            "'client_id'.")
+    client = directory.client(client_id)
+    tenant_id = scope.tenant.tenant_id if scope.tenant else None
+    if client is None or (tenant_id and not directory.client_exists_in(client, tenant_id)):
+        where = scope.tenant.domain if scope.tenant else scope.segment
+        raise _Page(700016, f"Application with identifier '{client_id}' was not found in "
+                            f"the directory '{where}'.")
+    if scope.is_multi and not client.multi_tenant:
+        raise _Page(50194)
+    redirect_uri = params.get("redirect_uri", "")
+    if not redirect_uri:  # Azure would fall back to a registered URI; the emulator insists
+        raise _Page(900144, "The request body must contain the following parameter: "
+                            "'redirect_uri'.")
+    if redirect_uri not in client.redirect_uris:
+        raise _Page(50011, f"The redirect URI '{redirect_uri}' specified in the request "
+                           "does not match the redirect URIs configured for the application "
+                           f"'{client.client_id}'.")
+    return client, redirect_uri
+
+
+def _request_error(
+    client: ClientRegistration, params: Mapping[str, str], kinds: set[str]
+) -> AadError | None:
+    """Checks whose failure goes back to the (now trusted) redirect URI."""
+    if not kinds:
+        return AadError(error="invalid_request", aadsts=900144, message=(
+            "The request body must contain the following parameter: 'response_type'."))
+    if "token" in kinds:
+        return AadError(error="unsupported_response_type", aadsts=700051)
+    if kinds not in ({"code"}, {"code", "id_token"}, {"id_token"}):
+        return AadError(error="unsupported_response_type", aadsts=70005, message=(
+            f"response_type '{params.get('response_type')}' is not supported."))
+    wants_id_token = "id_token" in kinds
+    if wants_id_token and not client.allow_id_tokens:
+        return AadError(error="unsupported_response_type", aadsts=700054)
+    mode = params.get("response_mode")
+    if mode is not None and mode not in _MODES:
+        return AadError(error="invalid_request", aadsts=9002313, message=(
+            f"Invalid request. response_mode '{mode}' is not supported."))
+    if wants_id_token and mode == "query":  # OAuth 2.0 Multiple Response Types 3.0
+        return AadError(error="invalid_request", aadsts=9002313, message=(
+            "Invalid request. response_mode 'query' is not allowed when an id_token is "
+            "requested; use 'form_post' or 'fragment'."))
+    if wants_id_token and not params.get("nonce"):  # OIDC Core 3.3.2.11
+        return AadError(error="invalid_request", aadsts=90014, message=(
+            "The required field 'nonce' is missing."))
+    resource = params.get("resource")
+    if resource and resource not in KNOWN_RESOURCES:
+        return AadError(error="invalid_resource", aadsts=500011, message=(
+            f"The resource principal named {resource} was not found in the tenant."))
+    return _pkce_error(params)
+
+
+def _pkce_error(params: Mapping[str, str]) -> AadError | None:
+    challenge = params.get("code_challenge")
+    method = params.get("code_challenge_method")
+    if challenge is None and method is None:
+        return None
+    if not challenge:
+        return AadError(error="invalid_request", aadsts=9002313, message=(
+            "Invalid request. code_challenge_method was sent without code_challenge."))
+    if method not in (None, "S256", "plain"):  # RFC 7636 4.3
+        return AadError(error="invalid_request", aadsts=9002313, message=(
+            "Invalid request. code_challenge_method must be 'S256' or 'plain'."))
+    if not _PKCE_VALUE.match(challenge):
+        return AadError(error="invalid_request", aadsts=9002313, message=(
+            "Invalid request. code_challenge must be 43-128 unreserved characters."))
+    return None
+
+
+def _sign_in_page(
+    directory: Directory, call: Call, client: ClientRegistration, params: dict[str, str]
+) -> Response:
+    assert call.scope is not None
+    hidden = {k: v for k, v in params.items() if k not in ("user", "cancel")}
+    return html_response(sign_in_page(
+        action=call.request.script_root + call.request.path,
+        params=hidden,
+        users=directory.users_in(call.scope),
+        app_name=client.display_name,
+        tenant_name=_scope_name(call.scope),
+        login_hint=params.get("login_hint"),
+    ))
+
+
+def _scope_name(scope: TenantScope) -> str:
+    return scope.tenant.display_name if scope.tenant else f"any organization ({scope.segment})"
+
+
+def _sign_in(
+    emu: Emulator, call: Call, client: ClientRegistration, redirect_uri: str,
+    params: Mapping[str, str], kinds: set[str], mode: str,
+) -> Response:
+    assert call.scope is not None
+    key = params.get("user", "")
+    user = emu.directory.find_user(call.scope, key) if key else None
+    if user is None or not emu.directory.client_exists_in(client, user.tenant_id):
+        return html_response(error_page(
+            aadsts=50034,
+            message=f"The user account {key or '(none)'} does not exist in the directory.",
+            trace_id=call.diag.trace_id, correlation_id=call.diag.correlation_id,
+            timestamp=call.diag.timestamp,
+        ), status=400)
+    nonce = params.get("nonce") or None
+    challenge = params.get("code_challenge") or None
+    answer: dict[str, str] = {}
+    code: str | None = None
+    if "code" in kinds:
+        code = emu.grants.new_code(CodeGrant(
+            client_id=client.client_id, redirect_uri=redirect_uri,
+            resource=params.get("resource") or None, user=user, nonce=nonce,
+            code_challenge=challenge,
+            code_challenge_method=(params.get("code_challenge_method") or "plain")
+            if challenge else None,
+            expires_at=call.now + CODE_LIFETIME, ipaddr=call.ipaddr,
+        ))
+        answer["code"] = code
+    if "id_token" in kinds:
+        answer["id_token"] = emu.minter.front_channel_id_token(
+            user, client.client_id, call.now, ipaddr=call.ipaddr, nonce=nonce, code=code
+        )
+    return _callback(redirect_uri, mode, answer, params.get("state"),
+                     session_state=str(uuid.uuid4()))
+
+
+def _callback(
+    redirect_uri: str, mode: str, answer: Mapping[str, str], state: str | None,
+    *, session_state: str | None = None,
+) -> Response:
+    """Deliver an authorization response (RFC 6749 4.1.2) in ``response_mode``."""
+    fields = dict(answer)
+    if state is not None:
+        fields["state"] = state
+    if session_state is not None:
+        fields["session_state"] = session_state
+    if mode == "form_post":
+        return html_response(form_post_page(redirect_uri, fields))
+    encoded = urlencode(fields)
+    if mode == "fragment":
+        location = f"{redirect_uri.split('#', 1)[0]}#{encoded}"
+    else:
+        location = f"{redirect_uri}{'&' if '?' in redirect_uri else '?'}{encoded}"
+    response = Response("", status=302)
+    response.headers["Location"] = location
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -17,6 +17,8 @@ How it works:
   soon as the handshake returns.
 * Each connection keeps a ``dup()`` of its TCP socket: ``shutdown`` acts on the socket, not on the
   descriptor, so the duplicate reaches the socket even while TLS wraps it or during the handshake.
+  When http.client closes the connection object but the response still reads its socket (an
+  answer with ``Connection: close``), the duplicate passes to the call, which closes it when done.
 * The pool's ``_put_conn`` detaches a connection before it goes back to the pool, under the same
   lock as the kill, so the watchdog can never shut down a connection another call has taken.
 
@@ -50,17 +52,21 @@ _CURRENT = threading.local()
 class Call:
     """One outbound call's deadline and the connection it is using right now."""
 
-    __slots__ = ("conn", "deadline", "done", "expired")
+    __slots__ = ("conn", "deadline", "done", "expired", "orphans")
 
     def __init__(self, deadline: float) -> None:
         self.deadline = deadline
         self.conn: _GuardedHTTPConnection | None = None
+        # Duplicates of sockets whose connection object was closed while the call still reads
+        # from them: http.client closes the connection when the answer says "Connection:
+        # close" and the response goes on reading the socket. The call keeps the duplicate,
+        # so the watchdog can still shut that socket down, and closes it when the call ends.
+        self.orphans: list[socket.socket] = []
         self.done = False
         self.expired = False
 
 
-def _shutdown(conn: _GuardedHTTPConnection) -> None:
-    sock = conn._aadweb_dup
+def _shutdown(sock: socket.socket | None) -> None:
     if sock is not None:
         with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
@@ -72,7 +78,9 @@ def _expire(call: Call) -> None:
             return
         call.expired = True
         if call.conn is not None:
-            _shutdown(call.conn)
+            _shutdown(call.conn._aadweb_dup)
+        for sock in call.orphans:
+            _shutdown(sock)
 
 
 def _attach(conn: _GuardedHTTPConnection) -> None:
@@ -85,7 +93,7 @@ def _attach(conn: _GuardedHTTPConnection) -> None:
         call.conn = conn
         conn._aadweb_call = call
         if call.expired:
-            _shutdown(conn)
+            _shutdown(conn._aadweb_dup)
 
 
 def _detach(conn: object) -> None:
@@ -138,6 +146,9 @@ class Watchdog:
         with _LINK_LOCK:
             call.done = True
             call.conn = None
+            orphans, call.orphans = call.orphans, []
+        for sock in orphans:
+            sock.close()
 
     def close(self) -> None:
         with self._cond:
@@ -177,7 +188,7 @@ class _GuardedHTTPConnection(HTTPConnection):
 
     def _new_conn(self) -> socket.socket:
         sock = super()._new_conn()
-        self._close_dup()
+        self._release_dup()
         self._aadweb_dup = sock.dup()
         _attach(self)
         return sock
@@ -198,10 +209,16 @@ class _GuardedHTTPConnection(HTTPConnection):
         try:
             super().close()
         finally:
-            self._close_dup()
+            self._release_dup()
 
-    def _close_dup(self) -> None:
-        dup, self._aadweb_dup = self._aadweb_dup, None
+    def _release_dup(self) -> None:
+        """Close the duplicate, or hand it to the running call that may still read the socket."""
+        with _LINK_LOCK:
+            dup, self._aadweb_dup = self._aadweb_dup, None
+            call = self._aadweb_call
+            if dup is not None and call is not None and call.conn is self and not call.done:
+                call.orphans.append(dup)
+                return
         if dup is not None:
             dup.close()
 

@@ -235,7 +235,8 @@ class RequestsTransport:
     def _translate(
         self, exc: BaseException, where: str, call: _watchdog.Call, end: float, budget: float
     ) -> TransportError:
-        reason = _reason(exc)
+        # After the watchdog's shutdown the stack reports end-of-file; say what really happened.
+        reason = "cut off at the deadline" if call.expired else _reason(exc)
         if call.expired or self._clock() >= end or _is_timeout(exc):
             return DeadlineExceeded(f"{where}: no complete answer within {budget:.1f} s ({reason})")
         return TransportError(f"{where}: {reason}")

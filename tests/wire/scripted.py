@@ -7,6 +7,7 @@ path, headers, body, client port). Drip loops wait on ``server.stopping`` so tea
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -16,6 +17,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 Behaviour = Callable[["Handler"], None]
+
+# How far past its deadline a call may end in the deadline tests. Generous but real: the
+# watchdog wakes within milliseconds; loaded CI machines are slow.
+MARGIN = 0.5
 
 
 @dataclass(frozen=True)
@@ -92,19 +97,23 @@ class _Server(ThreadingHTTPServer):
 
 
 class ScriptedServer:
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         self.routes: dict[str, Behaviour] = {}
         self.stopping = threading.Event()
         self._lock = threading.Lock()
         self._seen: list[Seen] = []
         self.httpd = _Server(("127.0.0.1", 0), Handler)
         self.httpd.scripted = self
+        self.scheme = "http"
+        if tls is not None:  # the handshake runs lazily in the handler thread, not in accept()
+            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True, do_handshake_on_connect=False)
+            self.scheme = "https"
         self.port = self.httpd.server_address[1]
         self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"{self.scheme}://127.0.0.1:{self.port}{path}"
 
     def record(self, seen: Seen) -> None:
         with self._lock:
@@ -132,3 +141,48 @@ class Stopwatch:
     @property
     def elapsed(self) -> float:
         return time.monotonic() - self.start
+
+
+# --- hostile behaviours ---------------------------------------------------------------------
+
+
+def drip_body(interval: float, size: int = 100, *, close: bool = False) -> Behaviour:
+    """Headers at once, then the body one byte every ``interval`` seconds.
+
+    ``close=True`` answers ``Connection: close``: http.client then closes the connection
+    object at once and the response reads on from a socket no connection owns any more.
+    """
+
+    def behaviour(h: Handler) -> None:
+        h.send_response(200)
+        h.send_header("Content-Type", "application/json")
+        h.send_header("Content-Length", str(size))
+        if close:
+            h.send_header("Connection", "close")
+            h.close_connection = True
+        h.end_headers()
+        for _ in range(size):
+            if not h.wait(interval):
+                return
+            h.wfile.write(b" ")
+
+    return behaviour
+
+
+def drip_headers(interval: float) -> Behaviour:
+    def behaviour(h: Handler) -> None:
+        h.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+        for _ in range(200):
+            if not h.wait(interval):
+                return
+            h.wfile.write(b"a")
+
+    return behaviour
+
+
+def slow_headers(delay: float) -> Behaviour:
+    def behaviour(h: Handler) -> None:
+        if h.wait(delay):
+            h.send_body(200, b"{}")
+
+    return behaviour

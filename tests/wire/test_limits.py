@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import os
 import time
 import tracemalloc
 import zlib
@@ -17,48 +18,13 @@ import pytest
 from aadweb.errors import DeadlineExceeded, TransportError
 from aadweb.protocol._http import HttpRequest
 from aadweb.wire.transport import RequestsTransport
-from tests.wire.scripted import Behaviour, Handler, ScriptedServer, Stopwatch
+from tests.wire.scripted import MARGIN, Handler, ScriptedServer, Stopwatch, drip_body, drip_headers, slow_headers
 
 MiB = 1 << 20
-# Generous but real: the watchdog wakes within milliseconds; loaded CI machines are slow.
-MARGIN = 0.5
 
 
 def get(url: str) -> HttpRequest:
     return HttpRequest(method="GET", url=url)
-
-
-def drip_body(interval: float, size: int = 100) -> Behaviour:
-    def behaviour(h: Handler) -> None:
-        h.send_response(200)
-        h.send_header("Content-Type", "application/json")
-        h.send_header("Content-Length", str(size))
-        h.end_headers()
-        for _ in range(size):
-            if not h.wait(interval):
-                return
-            h.wfile.write(b" ")
-
-    return behaviour
-
-
-def drip_headers(interval: float) -> Behaviour:
-    def behaviour(h: Handler) -> None:
-        h.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
-        for _ in range(200):
-            if not h.wait(interval):
-                return
-            h.wfile.write(b"a")
-
-    return behaviour
-
-
-def slow_headers(delay: float) -> Behaviour:
-    def behaviour(h: Handler) -> None:
-        if h.wait(delay):
-            h.send_body(200, b"{}")
-
-    return behaviour
 
 
 # --- the overall deadline -------------------------------------------------------------------
@@ -84,6 +50,33 @@ def test_fast_drip_that_never_trips_a_read_timeout_is_still_cut_off(server: Scri
         with pytest.raises(DeadlineExceeded, match=r"within 1\.0 s"):
             t.send(get(server.url("/drip")))
     assert watch.elapsed < 1.0 + MARGIN
+
+
+@pytest.mark.timeout(15)
+def test_dripping_body_of_a_connection_close_answer_is_cut_off(server: ScriptedServer) -> None:
+    server.routes["/drip"] = drip_body(0.1, close=True)
+    with RequestsTransport(timeout=1.0) as t:
+        t.send(get(server.url("/warm")))  # a pooled keep-alive connection is reused for the drip
+        watch = Stopwatch()
+        with pytest.raises(DeadlineExceeded):
+            t.send(get(server.url("/drip")))
+    assert watch.elapsed < 1.0 + MARGIN
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc")
+def test_connection_close_answers_leak_no_descriptors(server: ScriptedServer) -> None:
+    def close_after(h: Handler) -> None:
+        h.close_connection = True
+        h.send_body(200, b"{}", {"Content-Type": "application/json", "Connection": "close"})
+
+    server.routes["/close"] = close_after
+    with RequestsTransport(timeout=3) as t:
+        t.send(get(server.url("/close")))
+        before = len(os.listdir("/proc/self/fd"))
+        for _ in range(30):
+            assert t.send(get(server.url("/close"))).status == 200
+        after = len(os.listdir("/proc/self/fd"))
+    assert after - before <= 2
 
 
 @pytest.mark.timeout(15)
@@ -252,3 +245,32 @@ def test_deflate_bomb_is_refused(server: ScriptedServer) -> None:
     server.routes["/deflate"] = lambda h: h.send_body(200, bomb, {"Content-Encoding": "deflate"})
     with RequestsTransport(timeout=5, max_body=MiB) as t, pytest.raises(TransportError, match="larger than"):
         t.send(get(server.url("/deflate")))
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_forked_child_gets_a_fresh_pool_and_a_working_watchdog(server: ScriptedServer) -> None:
+    server.routes["/drip"] = drip_body(0.1)
+    with RequestsTransport(timeout=1.0) as t:
+        assert t.send(get(server.url("/parent"))).status == 200  # pool and watchdog now exist
+        pid = os.fork()
+        if pid == 0:  # the child: report through the exit status only
+            code = 1
+            try:
+                ok = t.send(get(server.url("/child"))).status == 200
+                watch = Stopwatch()
+                try:
+                    t.send(get(server.url("/drip")))
+                except DeadlineExceeded:
+                    ok = ok and watch.elapsed < 1.0 + MARGIN
+                else:
+                    ok = False
+                code = 0 if ok else 1
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        assert t.send(get(server.url("/parent"))).status == 200
+    parent_ports = {s.client_port for s in server.hits("/parent")}
+    assert len(parent_ports) == 1  # the parent's pooled connection was left alone by the child
+    assert server.hits("/child")[0].client_port not in parent_ports

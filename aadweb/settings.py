@@ -12,6 +12,7 @@ printing a ``Settings`` shows fingerprints only.
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import math
 import os
@@ -99,8 +100,6 @@ class ClientCertificate:
         public = cert.public_key()
         if not isinstance(public, rsa.RSAPublicKey) or public.public_numbers() != key.public_key().public_numbers():
             raise ValueError("the certificate does not match the private key")
-        import base64
-
         x5t = base64.urlsafe_b64encode(cert.fingerprint(hashes.SHA1())).rstrip(b"=").decode()  # noqa: S303
         return cls(path=path, private_key=key, x5t=x5t, not_after=cert.not_valid_after_utc.timestamp())
 

@@ -11,10 +11,9 @@ How it works:
 * :class:`Watchdog` is one daemon thread per transport holding a heap of deadlines. When a call
   overruns, it marks the call ``expired`` and shuts down the socket the call is using.
 * The transport sets the current call in a thread-local (:func:`running`); the connection classes
-  below :func:`_attach` themselves to it whenever they are used for that call (after the TCP
-  connect, before sending, before reading the status line). Attaching to an already expired call
-  shuts the socket down at once, so a deadline that passes during a TLS handshake takes effect as
-  soon as the handshake returns.
+  below :func:`_attach` themselves to it whenever they are used for that call (right after the
+  TCP connect, before the TLS handshake; before sending; before reading the status line).
+  Attaching to an already expired call shuts the socket down at once.
 * Each connection keeps a ``dup()`` of its TCP socket: ``shutdown`` acts on the socket, not on the
   descriptor, so the duplicate reaches the socket even while TLS wraps it or during the handshake.
   When http.client closes the connection object but the response still reads its socket (an
@@ -22,8 +21,11 @@ How it works:
 * The pool's ``_put_conn`` detaches a connection before it goes back to the pool, under the same
   lock as the kill, so the watchdog can never shut down a connection another call has taken.
 
-Not covered (bounded only by the connect timeout of each socket operation): DNS resolution,
-the TCP connect to each resolved address, and the TLS handshake itself.
+Covered, to within the watchdog's wake-up latency (milliseconds): the TLS handshake, the
+request, the status line and headers, and the body. Not covered: DNS resolution (the system
+resolver's own timeouts) and the TCP connect, where each resolved address is tried with the
+remaining time as its connect timeout (so a name with N unreachable addresses can take up to N
+times that).
 """
 
 from __future__ import annotations

@@ -84,9 +84,10 @@ class RequestsTransport:
     * **Overall deadline**: connect, send, headers and body together finish within
       ``timeout`` seconds (or by ``deadline``, if earlier). Each socket operation times out
       after at most the remaining time, and a watchdog thread shuts the socket down at the
-      deadline (see :mod:`aadweb.wire._watchdog`), so a server that drips bytes is cut off
-      within milliseconds of the deadline once the connection is up. DNS resolution, the TCP
-      connect and the TLS handshake are bounded per operation by the remaining time only.
+      deadline (see :mod:`aadweb.wire._watchdog`), so a server that drips bytes (TLS
+      handshake, headers or body) is cut off within milliseconds of the deadline once the TCP
+      connection is up. DNS resolution is bounded by the system resolver only, and the TCP
+      connect by the remaining time per resolved address.
       An overrun raises :class:`DeadlineExceeded` and the connection is closed, never reused.
     * **Body cap**: at most ``max_body`` bytes *after* content-decoding; a larger
       ``Content-Length`` is refused before reading, and a stream (chunked, or a gzip bomb)

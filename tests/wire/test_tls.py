@@ -77,9 +77,8 @@ def test_dripping_tls_headers_are_cut_off_at_the_deadline(tls_server: ScriptedSe
     assert watch.elapsed < 1.0 + MARGIN
 
 
-@pytest.fixture
-def silent_listener() -> Iterator[int]:
-    """Accepts TCP connections and never says a word (a TLS handshake that never completes)."""
+def tcp_listener(greeting: bytes = b"", drip_interval: float | None = None) -> Iterator[int]:
+    """Accepts TCP connections; sends ``greeting``, then (if asked) one byte per interval."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.bind(("127.0.0.1", 0))
     listener.listen(8)
@@ -94,6 +93,15 @@ def silent_listener() -> Iterator[int]:
             except OSError:
                 continue
             accepted.append(conn)
+            threading.Thread(target=talk, args=(conn,), daemon=True).start()
+
+    def talk(conn: socket.socket) -> None:
+        try:
+            conn.sendall(greeting)
+            while drip_interval is not None and not stop.wait(drip_interval):
+                conn.sendall(b"\x00")
+        except OSError:
+            pass
 
     thread = threading.Thread(target=accept_loop, daemon=True)
     thread.start()
@@ -105,6 +113,29 @@ def silent_listener() -> Iterator[int]:
         for conn in accepted:
             conn.close()
         listener.close()
+
+
+@pytest.fixture
+def silent_listener() -> Iterator[int]:
+    """A TLS handshake that never gets an answer."""
+    yield from tcp_listener()
+
+
+@pytest.fixture
+def dripping_handshake_listener() -> Iterator[int]:
+    """Announces a 16 KiB TLS handshake record, then sends it a byte every 0.1 s."""
+    yield from tcp_listener(greeting=b"\x16\x03\x03\x40\x00", drip_interval=0.1)
+
+
+@pytest.mark.timeout(15)
+def test_dripping_tls_handshake_is_cut_off_at_the_deadline(dripping_handshake_listener: int) -> None:
+    # Every recv() of the handshake returns within 0.1 s. Both the watchdog and CPython's own
+    # handshake deadline (the socket timeout, here the remaining time) end this.
+    with RequestsTransport(timeout=1.0) as t:
+        watch = Stopwatch()
+        with pytest.raises(DeadlineExceeded):
+            t.send(get(f"https://127.0.0.1:{dripping_handshake_listener}/x"))
+    assert watch.elapsed < 1.0 + MARGIN
 
 
 @pytest.mark.timeout(15)

@@ -23,6 +23,7 @@ run: $(STAMP_RUN)
 	$(PY) -m aadweb demo --port 5000 --emulator-port 5001
 
 test: $(STAMP_TEST)
+	./scripts/ensure-debian-packages.sh
 	$(PY) -m pytest -q
 
 bench: $(STAMP_TEST)

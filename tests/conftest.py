@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from aadweb._secret import Secret
 from aadweb.emulator import (
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,
@@ -14,7 +15,6 @@ from aadweb.emulator import (
     Emulator,
     EmulatorServer,
 )
-from aadweb._secret import Secret
 from aadweb.settings import Settings
 
 REDIRECT_URI = "http://localhost:5000/getAToken"

@@ -21,7 +21,8 @@ from tests.browserless import sign_in
 def access_token(settings: Settings) -> tuple[Secret, str]:
     """A real access token for Adele, and her oid from the validated id_token."""
     authority = Authority(settings, RequestsTransport())
-    state, nonce, verifier = secrets.token_urlsafe(16), Secret("n", secrets.token_urlsafe(16)), secrets.token_urlsafe(48)
+    state, verifier = secrets.token_urlsafe(16), secrets.token_urlsafe(48)
+    nonce = Secret("nonce", secrets.token_urlsafe(16))
     fields = sign_in(authority.authorize_url(state=state, nonce=nonce, code_challenge=code_challenge_s256(verifier)))
     code = Secret("code", fields["code"])
     oid = authority.validate_front_channel(Secret("t", fields["id_token"]), nonce=nonce, code=code).claims.oid

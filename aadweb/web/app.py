@@ -1,0 +1,264 @@
+"""The WSGI app: Werkzeug's tutorial shape, with thin handlers around :class:`~aadweb.signin.SignIn`.
+
+A :class:`~werkzeug.routing.Map` of :class:`~werkzeug.routing.Rule` s; ``dispatch_request``
+calls ``on_<endpoint>``; ``__call__`` delegates to ``wsgi_app`` so middleware can wrap it
+(``ProxyFix`` does, when ``AADWEB_TRUSTED_PROXY_HOPS`` > 0). Handlers read the request, call
+``SignIn``, and render; the protocol lives in ``aadweb.signin`` and below.
+
+URLs the app makes are relative to its mount point (``SCRIPT_NAME``), never built from the
+``Host`` header: the redirect URI and the post-logout URI come from the settings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import importlib.resources
+import json
+import logging
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Final
+from urllib.parse import quote, urlencode, urlsplit
+
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.routing import Map, RequestRedirect, Rule
+from werkzeug.utils import redirect
+from werkzeug.wrappers import Response
+
+from aadweb import __version__
+from aadweb.errors import AadWebError, ReauthenticationRequired, SessionStoreError
+from aadweb.sessions import SessionRecord, SessionStore
+from aadweb.settings import Settings
+from aadweb.signin import SignIn
+from aadweb.web import pages
+from aadweb.web.cookies import new_id, session_cookies
+from aadweb.web.headers import SecurityHeaders
+from aadweb.web.limits import LimitedRequest, check_request_line, read_form, safe_return_path, sign_in_hints
+from aadweb.web.refusals import describe, http_problem, unexpected_problem
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+__all__ = ["AadWebApp", "AppRequest"]
+
+log = logging.getLogger("aadweb.web")
+
+_CACHEABLE: Final = frozenset({"stylesheet"})
+
+
+class AppRequest(LimitedRequest):
+    """A request with aadweb's limits; ``endpoint`` is set once the URL matched."""
+
+    endpoint: str | None = None
+
+
+def _load_stylesheet() -> bytes:
+    return importlib.resources.files("aadweb.web").joinpath("static", "aadweb.css").read_bytes()
+
+
+class AadWebApp:
+    """The aadweb WSGI application. Build it with :func:`aadweb.web.create_app`."""
+
+    def __init__(self, settings: Settings, signin: SignIn, *, close: Iterable[Callable[[], None]] = ()) -> None:
+        if settings.secret_key is None:
+            raise ValueError("AadWebApp needs settings.secret_key")  # create_app checks first
+        self.settings = settings
+        self.signin = signin
+        self.store: SessionStore = signin.store
+        redirect_uri = urlsplit(settings.redirect_uri)
+        https = redirect_uri.scheme == "https"
+        #: scheme://host[:port] of the app, from the configured redirect URI (never from Host).
+        self.origin = f"{redirect_uri.scheme}://{redirect_uri.netloc}"
+        self.session_cookie, self.browser_cookie = session_cookies(settings.secret_key, secure=https)
+        self.security = SecurityHeaders(authority_origin=settings.authority_host, https=https)
+        self.stylesheet = _load_stylesheet()
+        self.css_version = hashlib.sha256(self.stylesheet).hexdigest()[:12]
+        self._closers = tuple(close)
+        self.url_map = Map(
+            [
+                Rule("/", endpoint="index", methods=["GET"]),
+                Rule("/login", endpoint="login", methods=["GET"]),
+                Rule("/getAToken", endpoint="form_post", methods=["POST"]),
+                Rule("/getAToken", endpoint="callback", methods=["GET"]),
+                Rule("/graphcall", endpoint="graphcall", methods=["GET"]),
+                Rule("/logout", endpoint="logout_confirm", methods=["GET"]),
+                Rule("/logout", endpoint="logout", methods=["POST"]),
+                Rule("/healthz", endpoint="healthz", methods=["GET"]),
+                Rule(pages.STYLESHEET_PATH, endpoint="stylesheet", methods=["GET"]),
+            ],
+            strict_slashes=True,
+            merge_slashes=False,  # no Werkzeug-made redirects: they would be built from Host
+        )
+
+    # --- WSGI ---------------------------------------------------------------------------
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        return self.wsgi_app(environ, start_response)
+
+    def wsgi_app(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        request = AppRequest(environ)
+        response = self.dispatch_request(request)
+        self.security.apply(response, cacheable=request.endpoint in _CACHEABLE and response.status_code == 200)
+        return response(environ, start_response)
+
+    def dispatch_request(self, request: AppRequest) -> Response:
+        try:
+            check_request_line(request)
+            adapter = self.url_map.bind("aadweb.invalid", script_name=request.script_root or "/",
+                                        path_info=request.path)
+            endpoint, values = adapter.match(method=request.method)
+            request.endpoint = endpoint
+            handler: Callable[..., Response] = getattr(self, f"on_{endpoint}")
+            return handler(request, **values)
+        except RequestRedirect:
+            return self._http_refusal(request, 404)
+        except MethodNotAllowed as exc:
+            response = self._http_refusal(request, 405)
+            response.headers["Allow"] = ", ".join(sorted(exc.valid_methods or ()))
+            return response
+        except HTTPException as exc:
+            return self._http_refusal(request, exc.code or 400)
+        except AadWebError as exc:
+            return self._refusal(request, exc)
+        except Exception as exc:
+            # The message of an unexpected exception is Python's, and secrets travel as
+            # Secret (fingerprints only); the page never shows it.
+            log.exception("unexpected %s while answering %s", type(exc).__name__, request.endpoint or "-")
+            return self._problem(request, unexpected_problem())
+
+    # --- rendering ----------------------------------------------------------------------
+
+    @staticmethod
+    def root(request: AppRequest) -> str:
+        """The mount point for URLs: "" at the root, "/auth" under ``SCRIPT_NAME=/auth``."""
+        return quote(request.script_root.rstrip("/"), safe="/")
+
+    def _page(self, request: AppRequest, render: Callable[..., str], status: int = 200, **values: object) -> Response:
+        return pages.html_response(render(root=self.root(request), css_version=self.css_version, **values), status)
+
+    def _problem(self, request: AppRequest, problem: pages.Problem) -> Response:
+        response = self._page(request, pages.problem_page, problem.status, problem=problem)
+        if problem.retry_after is not None:
+            response.headers["Retry-After"] = str(problem.retry_after)
+        return response
+
+    def _refusal(self, request: AppRequest, exc: AadWebError) -> Response:
+        # str(exc) is safe by construction (aadweb.errors); never the query, form or cookies.
+        log.warning("refused %s: %s: %s", request.endpoint or "-", type(exc).__name__, exc)
+        return self._problem(request, describe(exc))
+
+    def _http_refusal(self, request: AppRequest, status: int) -> Response:
+        if status != 404:
+            log.info("refused %s with HTTP %d", request.endpoint or "-", status)
+        return self._problem(request, http_problem(status))
+
+    def _to(self, request: AppRequest, path: str, code: int = 302) -> Response:
+        return redirect(self.root(request) + path, code)
+
+    def _session(self, request: AppRequest) -> SessionRecord | None:
+        session_id = self.session_cookie.read(request)
+        return self.signin.session(session_id) if session_id else None
+
+    def app_root_url(self, request: AppRequest) -> str:
+        """The absolute URL of the app's home page (the post-logout redirect)."""
+        return f"{self.origin}{self.root(request)}/"
+
+    # --- handlers -----------------------------------------------------------------------
+
+    def on_index(self, request: AppRequest) -> Response:
+        session = self._session(request)
+        if session is None:
+            return self._to(request, "/login")
+        claims = session.claims
+        name = claims.get("name") or claims.get("upn") or "you"
+        return self._page(request, pages.home_page, name=str(name), tenant=str(claims.get("tid", "")))
+
+    def on_login(self, request: AppRequest) -> Response:
+        browser_id = self.browser_cookie.read(request)
+        minted = browser_id is None
+        if browser_id is None:
+            browser_id = new_id()
+        url = self.signin.begin(
+            browser_id=browser_id, return_path=safe_return_path(request.args.get("next")),
+            **sign_in_hints(request.args),
+        )
+        response = redirect(url, 302)  # a GET answered with a GET: 302 (the original sample sent 307)
+        if minted:
+            self.browser_cookie.set(response, browser_id)
+        return response
+
+    def on_form_post(self, request: AppRequest) -> Response:
+        """The authority's cross-site ``form_post``: no cookie arrives (SameSite=Lax), so only
+        stash the fields under their state and come back same-site, where the cookie is sent."""
+        state = self.signin.stash_form_post(read_form(request))
+        return self._to(request, "/getAToken?" + urlencode({"state": state}), 303)
+
+    def on_callback(self, request: AppRequest) -> Response:
+        """Finish the sign-in this browser started (hybrid: after the 303; code flow: directly)."""
+        done = self.signin.complete(
+            browser_id=self.browser_cookie.read(request) or "", params=request.args.to_dict(flat=False)
+        )
+        previous = self.session_cookie.read(request)
+        if previous and previous != done.session.session_id:
+            self.store.delete_session(previous)  # one session per browser: the new one replaces it
+        response = self._to(request, done.return_path, 303)
+        self.session_cookie.set(response, done.session.session_id)  # a NEW id: no fixation
+        return response
+
+    def on_graphcall(self, request: AppRequest) -> Response:
+        session = self._session(request)
+        if session is None:
+            return self._to(request, "/login?next=/graphcall")
+        try:
+            user = self.signin.graph_me(session)
+        except ReauthenticationRequired as exc:
+            self.store.delete_session(session.session_id)
+            response = self._refusal(request, exc)
+            self.session_cookie.expire(response)
+            return response
+        return self._page(request, pages.graph_page, user=user)
+
+    def on_logout_confirm(self, request: AppRequest) -> Response:
+        session = self._session(request)
+        if session is None:
+            return self._to(request, "/")
+        return self._page(request, pages.logout_page, csrf_token=session.csrf_token)
+
+    def on_logout(self, request: AppRequest) -> Response:
+        session = self._session(request)
+        if session is None:
+            return self._to(request, "/")
+        sent = read_form(request).get("csrf_token", [])
+        if len(sent) != 1 or not hmac.compare_digest(sent[0].encode(), session.csrf_token.encode()):
+            log.warning("refused logout: missing or wrong CSRF token")
+            return self._problem(request, pages.Problem(
+                status=400, title="This sign-out form is not valid any more",
+                message="The sign-out request did not come from this site's own sign-out page, so you are "
+                        "still signed in.",
+                what_to_do="Open the sign-out page again and press Sign out.",
+            ))
+        url = self.signin.sign_out(session.session_id, post_logout_redirect_uri=self.app_root_url(request))
+        response = redirect(url, 302)
+        self.session_cookie.expire(response)
+        self.browser_cookie.expire(response)
+        return response
+
+    def on_healthz(self, request: AppRequest) -> Response:
+        try:
+            self.store.ping()
+            up = True
+        except SessionStoreError as exc:
+            log.warning("health check: session store unreachable: %s", exc)
+            up = False
+        body = {"status": "ok" if up else "degraded", "store": "ok" if up else "unreachable", "version": __version__}
+        return Response(json.dumps(body), status=200 if up else 503, mimetype="application/json")
+
+    def on_stylesheet(self, request: AppRequest) -> Response:
+        return Response(self.stylesheet, mimetype="text/css")
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close what :func:`create_app` opened (the store and transport it built itself)."""
+        for close in self._closers:
+            close()

@@ -1,0 +1,136 @@
+"""From a failure to a :class:`~aadweb.web.pages.Problem` a person can act on.
+
+Every :class:`~aadweb.errors.AadWebError` already knows its HTTP ``status`` and a
+``user_message``; this adds a title, what to do, and the ids support needs (AADSTS codes,
+``trace_id``, ``correlation_id``, Graph's ``request-id``). Remote text is never shown as-is
+except those ids and codes (and the pages escape them). HTTP-level refusals (404, 405, 413,
+414, ...) get pages of their own.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Final
+
+from aadweb.errors import (
+    AadWebError,
+    AuthorityError,
+    AuthorizationError,
+    CallbackError,
+    ConfigurationError,
+    GraphError,
+    ReauthenticationRequired,
+    SessionStoreError,
+    StateMismatch,
+    TenantNotAllowed,
+    TokenValidationError,
+    TransportError,
+)
+from aadweb.protocol import aadsts
+from aadweb.web.pages import Problem
+
+__all__ = ["describe", "http_problem", "unexpected_problem"]
+
+_SUPPORT: Final = "If it keeps happening, give the details below to your administrator."
+#: Retry-After for a store that is briefly unavailable (seconds).
+STORE_RETRY: Final = 5
+
+
+def _authority_details(exc: AuthorityError) -> tuple[tuple[str, str], ...]:
+    details: list[tuple[str, str]] = [("Error", exc.error)]
+    if exc.error_codes:
+        details.append(("AADSTS", ", ".join(f"AADSTS{code}" for code in exc.error_codes)))
+    if exc.trace_id:
+        details.append(("Trace ID", exc.trace_id))
+    if exc.correlation_id:
+        details.append(("Correlation ID", exc.correlation_id))
+    return tuple(details)
+
+
+def _authority(exc: AuthorityError) -> Problem:
+    details = _authority_details(exc)
+    if isinstance(exc, AuthorizationError) and exc.error == "access_denied":
+        return Problem(
+            status=exc.status, title="You cancelled the sign-in",
+            message="The sign-in was cancelled, so you are not signed in.",
+            what_to_do="Sign in again when you are ready.", details=details, action="sign_in",
+        )
+    explanation = aadsts.explain_error(exc)
+    if explanation is not None:
+        return Problem(status=exc.status, title=explanation.title, message=exc.user_message,
+                       what_to_do=explanation.what_to_do, details=details, action="sign_in")
+    title = "The sign-in was not completed" if isinstance(exc, AuthorizationError) else "The sign-in service said no"
+    return Problem(status=exc.status, title=title, message=exc.user_message,
+                   what_to_do=f"Sign in again. {_SUPPORT}", details=details, action="sign_in")
+
+
+def _graph(exc: GraphError) -> Problem:
+    details: list[tuple[str, str]] = [("HTTP status", str(exc.http_status))]
+    if exc.code:
+        details.append(("Code", exc.code))
+    if exc.request_id:
+        details.append(("request-id", exc.request_id))
+    if exc.client_request_id:
+        details.append(("client-request-id", exc.client_request_id))
+    if exc.http_status in (429, 503):
+        wait = math.ceil(exc.retry_after) if exc.retry_after is not None else None
+        when = f"in {wait} second{'s' if wait != 1 else ''}" if wait is not None else "in a moment"
+        return Problem(status=503, title="Microsoft Graph is busy",
+                       message=f"Microsoft Graph asked us to slow down. Try again {when}.",
+                       details=tuple(details), action="retry", retry_after=wait)
+    return Problem(status=502, title="Microsoft Graph could not answer", message=exc.user_message,
+                   what_to_do=f"Try again. {_SUPPORT}", details=tuple(details), action="retry")
+
+
+def describe(exc: AadWebError) -> Problem:
+    """The page for a refused or failed request."""
+    if isinstance(exc, AuthorityError):
+        return _authority(exc)
+    if isinstance(exc, StateMismatch | CallbackError):
+        return Problem(status=400, title="This sign-in link is not valid any more", message=exc.user_message,
+                       what_to_do="Start the sign-in again from this site.", action="sign_in")
+    if isinstance(exc, TenantNotAllowed):
+        return Problem(status=exc.status, title="Your organisation is not allowed", message=exc.user_message,
+                       what_to_do="Sign in with an account of an organisation this application accepts.",
+                       action="sign_in")
+    if isinstance(exc, TokenValidationError):
+        return Problem(status=exc.status, title="The sign-in could not be verified", message=exc.user_message,
+                       details=(("Failed check", exc.check),), action="sign_in")
+    if isinstance(exc, ReauthenticationRequired):
+        return Problem(status=exc.status, title="Please sign in again", message=exc.user_message, action="sign_in")
+    if isinstance(exc, GraphError):
+        return _graph(exc)
+    if isinstance(exc, TransportError):
+        return Problem(status=exc.status, title="The sign-in service could not be reached",
+                       message=exc.user_message, action="retry")
+    if isinstance(exc, SessionStoreError):
+        return Problem(status=exc.status, title="Please try again shortly", message=exc.user_message,
+                       action="retry", retry_after=STORE_RETRY)
+    if isinstance(exc, ConfigurationError):
+        return Problem(status=500, title="This application is not configured", message=exc.user_message)
+    status = exc.status if 400 <= exc.status <= 599 else 500
+    return Problem(status=status, title="Something went wrong", message=exc.user_message,
+                   what_to_do="Try again in a moment.", action="retry")
+
+
+_HTTP: Final[dict[int, tuple[str, str]]] = {
+    400: ("This request could not be understood",
+          "The address or form that reached this site was malformed. Go back and try again."),
+    404: ("Page not found", "There is no page at this address."),
+    405: ("This page cannot be used that way", "The page exists, but not for this kind of request."),
+    413: ("The request is too large", "What your browser sent is larger than this site accepts."),
+    414: ("The address is too long", "The address (URL) is longer than this site accepts."),
+    415: ("Unsupported form", "This site accepts only ordinary HTML form submissions here."),
+}
+
+
+def http_problem(status: int) -> Problem:
+    """The page for an HTTP-level refusal (404, 405, 413, ...)."""
+    title, message = _HTTP.get(status, ("This request was refused", "This site could not answer this request."))
+    return Problem(status=status if 400 <= status <= 599 else 400, title=title, message=message)
+
+
+def unexpected_problem() -> Problem:
+    return Problem(status=500, title="Something went wrong",
+                   message="This site ran into an unexpected problem. It has been logged.",
+                   what_to_do="Try again in a moment.", action="retry")

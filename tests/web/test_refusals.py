@@ -1,0 +1,179 @@
+"""What the app refuses, and how: a page a person understands, the right status, no session."""
+
+from __future__ import annotations
+
+import http.client
+import socket
+from collections.abc import Callable
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from aadweb.emulator import Emulator, Fault
+from tests.web.browser import Browser
+from tests.web.conftest import Served
+
+
+def _no_traceback(text: str) -> None:
+    assert "Traceback" not in text and 'File "' not in text
+
+
+def test_a_replayed_state_is_refused(served: Served, emulator: Emulator) -> None:
+    browser = served.browser()
+    posted = browser.deliver(browser.authenticate(browser.start()))
+    first = browser.get(posted.headers["Location"])
+    assert first.status_code == 303
+    again = browser.get(posted.headers["Location"])
+    assert again.status_code == 400 and "not valid any more" in again.text and 'href="/login"' in again.text
+    assert emulator.count("POST", "/oauth2/token") == 1 and served.store.counts()["sessions"] == 1
+    # The authority's POST replayed as well: the state is gone, nothing is stashed.
+    assert browser.post(str(posted.request.url), data=posted.request.body, send_cookies=False,
+                        headers={"Content-Type": "application/x-www-form-urlencoded"}).status_code == 400
+
+
+@pytest.mark.parametrize("query", ["state=unknown-state", "state=", "", "state=a&state=b", "state=%20x%20"])
+def test_an_unknown_or_malformed_state_is_a_400_page(served: Served, query: str) -> None:
+    browser = served.browser()
+    browser.get("/login")
+    resp = browser.get(f"/getAToken?{query}")
+    assert resp.status_code == 400 and "Sign in again" in resp.text
+    _no_traceback(resp.text)
+
+
+@pytest.mark.parametrize("form", [{"state": "unknown"}, {}, {"code": "x"}, {"state": ["a", "b"]}])
+def test_a_form_post_for_no_live_state_is_a_400_page(served: Served, form: dict[str, object]) -> None:
+    resp = served.browser().post("/getAToken", data=form, send_cookies=False)
+    assert resp.status_code == 400 and served.store.counts()["pending"] == 0
+
+
+@pytest.mark.parametrize("response_type", ["code id_token", "code"])
+def test_a_cancelled_sign_in_is_a_clear_page(serve: Callable[..., Served], emulator: Emulator,
+                                             response_type: str) -> None:
+    served = serve(response_type=response_type)
+    browser = served.browser()
+    page = browser.follow(browser.deliver(browser.authenticate(browser.start(), cancel=True)))
+    assert page.status_code == 400 and "You cancelled the sign-in" in page.text
+    assert "AADSTS65004" in page.text and 'href="/login">Sign in again' in page.text
+    assert browser.cookie("aadweb_session") is None and served.store.counts()["sessions"] == 0
+    assert emulator.count("POST", "/oauth2/token") == 0
+
+
+def test_an_authorize_error_is_explained(served: Served, emulator: Emulator) -> None:
+    emulator.faults.authorize_error("unauthorized_client", aadsts=700016)
+    browser = served.browser()
+    page = browser.follow(browser.deliver(browser.authenticate(browser.start())))
+    assert page.status_code == 400 and "The application was not found in the tenant." in page.text
+    assert "AADSTS700016" in page.text and "Trace ID" in page.text and "Correlation ID" in page.text
+
+
+def test_a_token_endpoint_error_is_explained(served: Served, emulator: Emulator) -> None:
+    emulator.faults.token_error(7000215, error="invalid_client", status=401)
+    browser = served.browser()
+    page = browser.follow(browser.deliver(browser.authenticate(browser.start())))
+    assert page.status_code == 502 and "The client secret is not valid." in page.text
+    assert "AADSTS7000215" in page.text and served.store.counts()["sessions"] == 0
+
+
+def test_a_bad_id_token_is_refused(served: Served, emulator: Emulator) -> None:
+    emulator.faults.add(Fault(kind="id_token_claims", endpoint="authorize", claims={"nonce": "other"}, times=1))
+    browser = served.browser()
+    page = browser.follow(browser.deliver(browser.authenticate(browser.start())))
+    assert page.status_code == 401 and "could not be verified" in page.text and "nonce" in page.text
+    assert served.store.counts()["sessions"] == 0 and emulator.count("POST", "/oauth2/token") == 0
+
+
+def test_an_unreachable_authority_is_a_502_page(serve: Callable[..., Served]) -> None:
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
+    served = serve(authority_host=dead)
+    browser = served.browser()
+    authorize = browser.start()
+    state = parse_qs(urlsplit(authorize).query)["state"][0]
+    stash = served.store.stash_callback(state, {"state": state, "code": "c", "id_token": "a.b.c"})
+    assert stash
+    page = browser.get(f"/getAToken?state={state}")
+    assert page.status_code == 502 and "could not be reached" in page.text
+    _no_traceback(page.text)
+
+
+def test_a_tampered_session_cookie_is_simply_signed_out(served: Served) -> None:
+    browser = served.browser()
+    browser.sign_in()
+    cookie = browser.cookie("aadweb_session")
+    assert cookie is not None
+    good = cookie.value
+    ident, _, mac = good.rpartition(".")
+    for value in (ident + "." + mac[::-1], ident[::-1] + "." + mac, "garbage", ident, "." + mac, good + "x", "ä" * 50):
+        cookie.value = value
+        resp = browser.get("/")
+        assert resp.status_code == 302 and resp.headers["Location"] == "/login", value
+        assert browser.get("/graphcall").status_code == 302
+    cookie.value = good
+    assert browser.get("/").status_code == 200
+
+
+def test_unknown_paths_and_methods(served: Served) -> None:
+    browser = served.browser()
+    for path in ("/nope", "/login/", "/graphcall/x", "/getAToken/", "/_aadweb/static/other.css"):
+        resp = browser.get(path)
+        assert resp.status_code == 404 and "Page not found" in resp.text, path
+    resp = browser.request("PUT", "/login")
+    assert resp.status_code == 405 and "GET" in resp.headers["Allow"] and "<h1>" in resp.text
+    assert browser.request("DELETE", "/getAToken").status_code == 405
+
+
+def test_an_oversized_query_string_is_414(served: Served) -> None:
+    resp = served.browser().get("/login?next=/" + "a" * 9000)
+    assert resp.status_code == 414 and "too long" in resp.text
+
+
+def test_an_oversized_form_body_is_413(served: Served) -> None:
+    host, port = urlsplit(served.url).netloc.split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as conn:
+        # Announce 70 KiB and send none of it: the app must answer from the header alone.
+        conn.sendall(b"POST /getAToken HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                     b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 71680\r\n\r\n")
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+            if len(answer) > 1 << 20:
+                break
+    assert answer.startswith(b"HTTP/1.1 413")
+    resp = served.browser().post("/getAToken", data="&".join(f"f{i}=1" for i in range(150)), send_cookies=False,
+                                 headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert resp.status_code == 413
+
+
+@pytest.mark.parametrize("url", ["/login?next=%FF", "/login?next=%zz", "/getAToken?state=%C3%28", "/?x=%"])
+def test_badly_encoded_query_strings_are_400(served: Served, url: str) -> None:
+    # http.client sends the target as given (requests would re-quote "%zz").
+    conn = http.client.HTTPConnection(urlsplit(served.url).netloc, timeout=5)
+    try:
+        conn.request("GET", url)
+        resp = conn.getresponse()
+        status, text = resp.status, resp.read().decode()
+    finally:
+        conn.close()
+    assert status == 400 and "could not be understood" in text
+
+
+def test_a_badly_encoded_form_body_is_400(served: Served) -> None:
+    resp = served.browser().post("/getAToken", data=b"state=%FF&code=x", send_cookies=False,
+                                 headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert resp.status_code == 400
+
+
+def test_an_unexpected_error_is_a_generic_500_without_details(served: Served, caplog: pytest.LogCaptureFixture) -> None:
+    browser: Browser = served.browser()
+    browser.sign_in()
+
+    def boom(session: object) -> object:
+        raise RuntimeError("internal detail 1234")
+
+    served.app.signin.graph_me = boom  # type: ignore[method-assign,assignment]
+    resp = browser.get("/graphcall")
+    assert resp.status_code == 500 and "Something went wrong" in resp.text
+    assert "internal detail" not in resp.text and "RuntimeError" not in resp.text
+    _no_traceback(resp.text)
+    assert any(r.levelname == "ERROR" and r.name == "aadweb.web" for r in caplog.records)

@@ -1,0 +1,143 @@
+"""The app under gunicorn (sync, 2 workers) in a subprocess, against the emulator in a thread.
+
+Every gunicorn started here is stopped by its pid (SIGTERM, then SIGKILL) in a ``finally``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from aadweb.emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID, Emulator
+from tests.appserver import allow_redirect_uri
+from tests.browserless import Browser
+
+pytestmark = pytest.mark.timeout(120)
+
+ACCESS_LOG_FORMAT = "%(p)s %(m)s %(U)s %(s)s"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def gunicorn(emulator_url: str, db: Path, port: int, *, redirect_port: int | None = None, workers: int = 2,
+             response_type: str = "code id_token", log: Path) -> Iterator[str]:
+    """gunicorn -w N aadweb.wsgi:app on 127.0.0.1:port; yields its base URL once it answers /healthz."""
+    redirect_port = redirect_port or port
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "AADWEB_TENANT": DEMO_TENANT_ID,
+        "AADWEB_CLIENT_ID": DEMO_CLIENT_ID,
+        "AADWEB_CLIENT_SECRET": DEMO_CLIENT_SECRET,
+        "AADWEB_AUTHORITY_HOST": emulator_url,
+        "AADWEB_GRAPH_URL": f"{emulator_url}/v1.0/me",
+        "AADWEB_REDIRECT_URI": f"http://127.0.0.1:{redirect_port}/getAToken",
+        "AADWEB_SECRET_KEY": "gunicorn-test-secret-key-shared-by-all-workers-0123456789",
+        "AADWEB_SESSION_STORE": f"sqlite:///{db}",
+        "AADWEB_RESPONSE_TYPE": response_type,
+    }
+    cmd = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}", "--access-logfile", "-",
+           "--access-logformat", ACCESS_LOG_FORMAT, "--graceful-timeout", "2", "aadweb.wsgi:app"]
+    with log.open("ab") as out:
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if proc.poll() is not None:
+                raise AssertionError(f"gunicorn exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise AssertionError("gunicorn did not start within 30 s") from None
+                time.sleep(0.1)
+        yield url
+    finally:
+        stop(proc)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=5)
+
+
+def access_lines(log: Path) -> list[tuple[int, str, str, int]]:
+    """(pid, method, path, status) of each access-log line."""
+    out = []
+    for line in log.read_text().splitlines():
+        m = re.fullmatch(r"<?(\d+)>? (GET|POST) (\S+) (\d{3})", line.strip())
+        if m:
+            out.append((int(m[1]), m[2], m[3], int(m[4])))
+    return out
+
+
+@pytest.mark.parametrize("response_type", ["code id_token", "code"])
+def test_sign_in_and_graphcall_under_gunicorn_with_two_workers(emulator: Emulator, emulator_url: str,
+                                                              tmp_path: Path, response_type: str) -> None:
+    port, log = free_port(), tmp_path / "gunicorn.log"
+    allow_redirect_uri(emulator, f"http://127.0.0.1:{port}/getAToken")
+    with gunicorn(emulator_url, tmp_path / "sessions.db", port, response_type=response_type, log=log) as url:
+        browser = Browser()
+        home = browser.sign_in(url)
+        assert home.status_code == 200 and "Adele Vance" in home.text
+        graph = browser.get(f"{url}/graphcall")
+        assert graph.status_code == 200 and "adele.vance@contoso.example" in graph.text
+    assert emulator.count("POST", "/oauth2/token") == 1
+    text = log.read_text()
+    assert "code=" not in text and "state=" not in text  # no query strings in the access log
+
+
+def test_sign_ins_cross_workers_with_the_sqlite_store(emulator: Emulator, emulator_url: str, tmp_path: Path) -> None:
+    """Many sign-ins on fresh connections: legs land on both workers, and every sign-in works."""
+    port, log = free_port(), tmp_path / "gunicorn.log"
+    allow_redirect_uri(emulator, f"http://127.0.0.1:{port}/getAToken")
+    with gunicorn(emulator_url, tmp_path / "sessions.db", port, log=log) as url:
+        for _ in range(12):
+            browser = Browser()
+            browser.http.headers["Connection"] = "close"  # a new connection per leg: any worker may take it
+            home = browser.sign_in(url)
+            assert home.status_code == 200 and "Adele Vance" in home.text
+    lines = access_lines(log)
+    assert len({pid for pid, *_ in lines}) == 2, "both workers served requests"
+    # A sign-in crossed workers when its /login and its closing GET /getAToken had different pids.
+    logins = [pid for pid, method, path, _ in lines if path == "/login"]
+    finishes = [pid for pid, method, path, _ in lines if method == "GET" and path == "/getAToken"]
+    assert len(logins) == len(finishes) == 12
+    assert any(a != b for a, b in zip(logins, finishes, strict=True)), "no sign-in crossed workers"
+
+
+def test_a_sign_in_started_on_one_instance_finishes_on_another(emulator: Emulator, emulator_url: str,
+                                                              tmp_path: Path) -> None:
+    """Deterministic: instance A starts the sign-in, the authority sends the browser to instance B."""
+    port_a, port_b, db = free_port(), free_port(), tmp_path / "sessions.db"
+    allow_redirect_uri(emulator, f"http://127.0.0.1:{port_b}/getAToken")
+    log_a, log_b = tmp_path / "a.log", tmp_path / "b.log"
+    with gunicorn(emulator_url, db, port_b, log=log_b) as url_b, \
+            gunicorn(emulator_url, db, port_a, redirect_port=port_b, log=log_a) as url_a:
+        browser = Browser()
+        home = browser.sign_in(url_a)  # /login on A; the callback comes back to B
+        assert home.url.startswith(url_b) and "Adele Vance" in home.text
+        assert browser.get(f"{url_a}/").status_code == 200  # the session is shared: A knows it too
+    assert [p for _, _, p, _ in access_lines(log_a)].count("/login") == 1
+    assert any(m == "GET" and p == "/getAToken" for _, m, p, _ in access_lines(log_b))

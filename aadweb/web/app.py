@@ -56,6 +56,10 @@ def _load_stylesheet() -> bytes:
     return importlib.resources.files("aadweb.web").joinpath("static", "aadweb.css").read_bytes()
 
 
+#: GET endpoints with side effects (start a sign-in, finish one, call Graph): never on HEAD.
+_SIDE_EFFECTS = frozenset({"login", "callback", "graphcall"})
+
+
 class AadWebApp:
     """The aadweb WSGI application. Build it with :func:`aadweb.web.create_app`."""
 
@@ -107,6 +111,9 @@ class AadWebApp:
             adapter = self.url_map.bind("aadweb.invalid", script_name=request.script_root or "/",
                                         path_info=request.path)
             endpoint, values = adapter.match(method=request.method)
+            if request.method == "HEAD" and endpoint in _SIDE_EFFECTS:
+                # Werkzeug answers HEAD wherever GET is allowed; these GETs change state.
+                raise MethodNotAllowed(valid_methods=["GET"])
             request.endpoint = endpoint
             handler: Callable[..., Response] = getattr(self, f"on_{endpoint}")
             return handler(request, **values)

@@ -123,6 +123,17 @@ def test_unknown_paths_and_methods(served: Served) -> None:
     assert browser.request("DELETE", "/getAToken").status_code == 405
 
 
+def test_head_never_starts_or_finishes_a_sign_in(served: Served) -> None:
+    browser = served.browser()
+    authorize_url = browser.start("/login")  # a pending sign-in this browser started
+    state = parse_qs(urlsplit(authorize_url).query)["state"][0]
+    for path in ("/login", f"/getAToken?state={state}", "/graphcall"):
+        resp = browser.request("HEAD", path)
+        assert resp.status_code == 405 and resp.headers["Allow"] == "GET", path
+    assert served.store.counts()["pending"] == 1  # HEAD /login made none; HEAD /getAToken took none
+    assert browser.request("HEAD", "/healthz").status_code == 200
+
+
 def test_an_oversized_query_string_is_414(served: Served) -> None:
     resp = served.browser().get("/login?next=/" + "a" * 9000)
     assert resp.status_code == 414 and "too long" in resp.text

@@ -1,0 +1,323 @@
+"""``aadweb``: the command line (``python -m aadweb``, or the ``aadweb`` console script).
+
+    aadweb serve [--host 127.0.0.1] [--port 5000]      the app, configured by AADWEB_* variables
+    aadweb demo [--host] [--port 5000] [--emulator-port 5001]
+                                                       emulator + app, nothing to configure
+    aadweb emulator [...]                              the emulator alone (its own options)
+    aadweb check-config                                validate AADWEB_* and print a summary
+
+``serve`` and ``demo`` run Werkzeug's development server (no debugger, no reloader, an access
+log without query strings, see :mod:`aadweb._devserver`); production runs under gunicorn
+(``gunicorn aadweb.wsgi:app``). A configuration problem is printed, one per line, never as a
+traceback: exit status 2 from ``serve``/``demo``, 1 from ``check-config``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import os
+import secrets
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from types import FrameType
+from typing import TYPE_CHECKING, Final, TextIO
+
+from aadweb._devserver import DevServer
+from aadweb.errors import AadWebError, ConfigurationError
+from aadweb.settings import ClientCertificate, Settings
+
+if TYPE_CHECKING:
+    from aadweb.emulator import Emulator
+    from aadweb.web import AadWebApp
+
+__all__ = [
+    "DEMO_ENV_PASSTHROUGH",
+    "demo_settings",
+    "main",
+    "print_problems",
+    "register_demo_redirect",
+    "settings_summary",
+]
+
+#: The only AADWEB_* variables ``aadweb demo`` reads; every other one is ignored on purpose,
+#: so a half-configured shell cannot break the demo.
+DEMO_ENV_PASSTHROUGH: Final = ("AADWEB_SESSION_STORE", "AADWEB_RESPONSE_TYPE", "AADWEB_WIRE_LOG", "AADWEB_WIRE_VIEW")
+
+PRODUCTION_HINT: Final = "This is a development server: in production run `gunicorn aadweb.wsgi:app`."
+
+
+# --- shared helpers --------------------------------------------------------------------------
+
+
+def print_problems(problems: Sequence[str], *, out: TextIO, heading: str = "configuration problems:") -> None:
+    """Every configuration problem, one per line."""
+    print(heading, file=out)
+    for problem in problems:
+        print(f"  - {problem}", file=out)
+    out.flush()
+
+
+def settings_summary(settings: Settings) -> list[str]:
+    """``name: value`` lines for every setting; secrets appear only as fingerprints."""
+    lines: list[str] = []
+    for f in dataclasses.fields(settings):
+        if f.name == "require_secret_key":
+            continue
+        value = getattr(settings, f.name)
+        if isinstance(value, ClientCertificate):
+            shown = f"{value.path} (x5t {value.x5t})"
+        elif value is None:
+            shown = "(not set)"
+        elif isinstance(value, tuple):
+            shown = ", ".join(value) if value else "(none)"
+        else:
+            shown = str(value)  # a Secret's str() is its fingerprint
+        lines.append(f"AADWEB_{f.name.upper()}: {shown}")
+    return lines
+
+
+def _configure_logging() -> None:
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@contextmanager
+def _stop_signals() -> Iterator[threading.Event]:
+    """An event set by SIGINT (Ctrl-C) or SIGTERM; the previous handlers come back afterwards."""
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop  # signals reach only the main thread; the caller stops us another way
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _wait(stop: threading.Event) -> None:
+    while not stop.wait(0.5):
+        pass
+
+
+def _create_app(settings: Settings) -> AadWebApp:
+    from aadweb.web import create_app  # imported here: `aadweb emulator` needs no web layer
+
+    return create_app(settings)
+
+
+def _display_host(host: str) -> str:
+    if host in ("127.0.0.1", "::1", "0.0.0.0", "::", "localhost"):
+        return "localhost"
+    return f"[{host}]" if ":" in host else host
+
+
+# --- serve -----------------------------------------------------------------------------------
+
+
+def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    try:
+        settings = Settings.from_env()
+        app = _create_app(settings)
+    except ConfigurationError as exc:
+        print_problems(exc.problems, out=err, heading="aadweb serve: the configuration is not valid:")
+        return 2
+    except AadWebError as exc:
+        print(f"aadweb serve: cannot start: {exc}", file=err)
+        return 1
+    _configure_logging()
+    try:
+        server = DevServer(args.host, args.port, app)
+    except OSError as exc:
+        print(f"aadweb serve: {exc}", file=err)
+        return 1
+    with _stop_signals() as stop:
+        server.start()
+        print(f"aadweb serving on http://{_display_host(server.host)}:{server.port}", file=out)
+        print(f"  redirect URI: {settings.redirect_uri}", file=out)
+        print(f"  {PRODUCTION_HINT}", file=out)
+        print("  Press Ctrl-C to stop.", file=out)
+        out.flush()
+        try:
+            _wait(stop)
+        finally:
+            server.shutdown()
+            app.close()
+    print("aadweb serve: stopped", file=out)
+    return 0
+
+
+# --- demo ------------------------------------------------------------------------------------
+
+
+def demo_settings(
+    *, emulator_url: str, redirect_uri: str, environ: Mapping[str, str] | None = None,
+    secret_key: str | None = None,
+) -> Settings:
+    """Settings for the demo: the emulator's tenant and app, a throwaway secret key.
+
+    Only :data:`DEMO_ENV_PASSTHROUGH` are taken from ``environ``; the session store defaults
+    to ``memory:`` (one process, nothing written to disk).
+    """
+    from aadweb.emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID
+
+    env = os.environ if environ is None else environ
+    values = {
+        "AADWEB_TENANT": DEMO_TENANT_ID,
+        "AADWEB_CLIENT_ID": DEMO_CLIENT_ID,
+        "AADWEB_CLIENT_SECRET": DEMO_CLIENT_SECRET,
+        "AADWEB_AUTHORITY_HOST": emulator_url,
+        "AADWEB_GRAPH_URL": f"{emulator_url}/v1.0/me",
+        "AADWEB_REDIRECT_URI": redirect_uri,
+        "AADWEB_SECRET_KEY": secret_key or secrets.token_urlsafe(48),
+        "AADWEB_SESSION_STORE": "memory:",
+    }
+    values.update({name: env[name] for name in DEMO_ENV_PASSTHROUGH if env.get(name)})
+    return Settings.from_mapping(values)
+
+
+def register_demo_redirect(emulator: Emulator, redirect_uri: str) -> None:
+    """Make the emulator's demo app registration allow exactly ``redirect_uri``."""
+    from aadweb.emulator import DEMO_CLIENT
+
+    emulator.register_client(dataclasses.replace(DEMO_CLIENT, redirect_uris=(redirect_uri,)))
+
+
+def _demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from aadweb.emulator import DEMO_TENANT_ID, Emulator, EmulatorServer
+
+    try:
+        app_server = DevServer(args.host, args.port)
+    except OSError as exc:
+        print(f"aadweb demo: {exc}", file=err)
+        return 1
+    emulator = Emulator()
+    try:
+        emulator_server = EmulatorServer(emulator, "127.0.0.1", args.emulator_port)
+    except (OSError, SystemExit, ValueError) as exc:  # Werkzeug exits on a bind error, after saying why
+        app_server.shutdown()
+        why = "" if isinstance(exc, SystemExit) else f": {exc}"
+        print(f"aadweb demo: cannot start the emulator on 127.0.0.1:{args.emulator_port}{why}", file=err)
+        return 1
+    app: AadWebApp | None = None
+    try:
+        redirect_uri = f"http://localhost:{app_server.port}/getAToken"
+        register_demo_redirect(emulator, redirect_uri)
+        try:
+            settings = demo_settings(emulator_url=emulator_server.url, redirect_uri=redirect_uri)
+            app = _create_app(settings)
+            app_server.set_app(app)
+        except ConfigurationError as exc:
+            print_problems(exc.problems, out=err, heading="aadweb demo: the configuration is not valid:")
+            return 2
+        except AadWebError as exc:
+            print(f"aadweb demo: cannot start: {exc}", file=err)
+            return 1
+        _configure_logging()
+        with _stop_signals() as stop:
+            emulator_server.start()
+            app_server.start()
+            _demo_banner(out, app_url=f"http://localhost:{app_server.port}", emulator_url=emulator_server.url,
+                         users=[(u.upn, u.name) for u in emulator.directory.users if u.tenant_id == DEMO_TENANT_ID],
+                         settings=settings)
+            _wait(stop)
+    finally:
+        app_server.shutdown()
+        emulator_server.shutdown()
+        if app is not None:
+            app.close()
+    print("aadweb demo: stopped", file=out)
+    return 0
+
+
+def _demo_banner(out: TextIO, *, app_url: str, emulator_url: str, users: Sequence[tuple[str, str]],
+                 settings: Settings) -> None:
+    print("aadweb demo: the app and a local Azure AD v1 + Graph emulator, nothing to configure.", file=out)
+    print(f"  Open {app_url} in your browser.", file=out)
+    print(f"  Emulator (Azure AD v1 + Graph): {emulator_url}", file=out)
+    print("  Demo users (pick one on the emulator's sign-in page):", file=out)
+    width = max((len(upn) for upn, _ in users), default=0)
+    for upn, name in users:
+        print(f"    {upn.ljust(width)}  {name}", file=out)
+    print(f"  Sessions: {settings.session_store}   response type: {settings.response_type}", file=out)
+    print(f"  {PRODUCTION_HINT}", file=out)
+    print("  Press Ctrl-C to stop.", file=out)
+    out.flush()
+
+
+# --- check-config ----------------------------------------------------------------------------
+
+
+def _check_config(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    try:
+        settings = Settings.from_env()
+    except ConfigurationError as exc:
+        print_problems(exc.problems, out=out, heading=f"configuration NOT OK ({len(exc.problems)} problems):")
+        return 1
+    print("configuration OK", file=out)
+    for line in settings_summary(settings):
+        print(f"  {line}", file=out)
+    return 0
+
+
+# --- the parser ------------------------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="aadweb",
+        description="Sign people in with Azure AD (v1, OpenID Connect) and call Microsoft Graph.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    serve = sub.add_parser("serve", help="run the app on the development server (settings from AADWEB_*)",
+                           description=f"Run the app on Werkzeug's development server. {PRODUCTION_HINT}")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=5000, help="port to listen on (default 5000; 0 picks one)")
+    serve.set_defaults(handler=_serve)
+
+    demo = sub.add_parser(
+        "demo", help="run the emulator and the app together, nothing to configure",
+        description="Start the local Azure AD v1 + Graph emulator and the app wired to it. Reads only "
+                    + ", ".join(DEMO_ENV_PASSTHROUGH) + " from the environment.",
+    )
+    demo.add_argument("--host", default="127.0.0.1", help="address the app listens on (default 127.0.0.1)")
+    demo.add_argument("--port", type=int, default=5000, help="the app's port (default 5000; 0 picks one)")
+    demo.add_argument("--emulator-port", type=int, default=5001,
+                      help="the emulator's port (default 5001; 0 picks one)")
+    demo.set_defaults(handler=_demo)
+
+    sub.add_parser("emulator", help="run the Azure AD v1 + Graph emulator alone (see `aadweb emulator --help`)",
+                   add_help=False)
+
+    check = sub.add_parser("check-config", help="validate the AADWEB_* settings and print a summary",
+                           description="Read AADWEB_* (and AADWEB_CONFIG) and report every problem.")
+    check.set_defaults(handler=_check_config)
+    return parser
+
+
+Handler = Callable[[argparse.Namespace, TextIO, TextIO], int]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one subcommand; the exit status is returned (``python -m aadweb`` exits with it)."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list and args_list[0] == "emulator":
+        from aadweb.emulator import main as emulator_main
+
+        return emulator_main(args_list[1:])
+    args = _parser().parse_args(args_list)
+    handler: Handler = args.handler
+    return handler(args, sys.stdout, sys.stderr)

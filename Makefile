@@ -30,7 +30,7 @@ bench: $(STAMP_TEST)
 	$(PY) -m benchmarks
 
 lint: $(STAMP_TEST)
-	$(VENV)/bin/ruff check aadweb tests benchmarks
+	$(VENV)/bin/ruff check aadweb tests benchmarks examples
 	$(VENV)/bin/mypy
 
 clean:

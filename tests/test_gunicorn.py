@@ -34,9 +34,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn(emulator_url: str, db: Path, port: int, *, redirect_port: int | None = None, workers: int = 2,
-             response_type: str = "code id_token", log: Path) -> Iterator[str]:
-    """gunicorn -w N aadweb.wsgi:app on 127.0.0.1:port; yields its base URL once it answers /healthz."""
+def gunicorn(emulator_url: str, db: Path | str, port: int, *, redirect_port: int | None = None, workers: int = 2,
+             response_type: str = "code id_token", log: Path, args: tuple[str, ...] = (),
+             env: dict[str, str] | None = None) -> Iterator[str]:
+    """gunicorn -w N aadweb.wsgi:app on 127.0.0.1:port; yields its base URL once it accepts connections.
+
+    ``db`` is a sqlite path or a whole ``AADWEB_SESSION_STORE`` URL."""
     redirect_port = redirect_port or port
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -47,11 +50,12 @@ def gunicorn(emulator_url: str, db: Path, port: int, *, redirect_port: int | Non
         "AADWEB_GRAPH_URL": f"{emulator_url}/v1.0/me",
         "AADWEB_REDIRECT_URI": f"http://127.0.0.1:{redirect_port}/getAToken",
         "AADWEB_SECRET_KEY": "gunicorn-test-secret-key-shared-by-all-workers-0123456789",
-        "AADWEB_SESSION_STORE": f"sqlite:///{db}",
+        "AADWEB_SESSION_STORE": db if isinstance(db, str) else f"sqlite:///{db}",
         "AADWEB_RESPONSE_TYPE": response_type,
+        **(env or {}),
     }
     cmd = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}", "--access-logfile", "-",
-           "--access-logformat", ACCESS_LOG_FORMAT, "--graceful-timeout", "2", "aadweb.wsgi:app"]
+           "--access-logformat", ACCESS_LOG_FORMAT, "--graceful-timeout", "2", *args, "aadweb.wsgi:app"]
     with log.open("ab") as out:
         proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"

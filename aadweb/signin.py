@@ -237,7 +237,9 @@ class SignIn:
             raise
         tokens = _token_set(response, record.tokens.resource, previous=record.tokens)
         if not self.store.update_tokens(record.session_id, tokens, expected_version=record.version):
-            raise SessionStoreError("the session changed while its token was refreshed")
+            # Someone else stored tokens first (a lease that ran out, or a sign-out): ours are
+            # still valid for this request; the stored ones serve the next.
+            log.info("refreshed tokens not stored: the session changed meanwhile")
         return tokens.access_token
 
     def graph_me(self, session: SessionRecord) -> GraphUser:

@@ -251,14 +251,28 @@ class AadWebApp:
         return response
 
     def on_healthz(self, request: AppRequest) -> Response:
+        """Store and authority reachability, no secrets. 503 only when the store is down: that
+        host cannot serve. The authority check uses the cached metadata (one fetch a day when
+        healthy), so a load balancer's probes never hammer the authority."""
         try:
             self.store.ping()
-            up = True
+            store_up = True
         except SessionStoreError as exc:
             log.warning("health check: session store unreachable: %s", exc)
-            up = False
-        body = {"status": "ok" if up else "degraded", "store": "ok" if up else "unreachable", "version": __version__}
-        return Response(json.dumps(body), status=200 if up else 503, mimetype="application/json")
+            store_up = False
+        try:
+            self.signin.authority.metadata()
+            authority_up = True
+        except AadWebError as exc:
+            log.warning("health check: authority unreachable: %s: %s", type(exc).__name__, exc)
+            authority_up = False
+        body = {
+            "status": "ok" if store_up and authority_up else "degraded",
+            "store": "ok" if store_up else "unreachable",
+            "authority": "ok" if authority_up else "unreachable",
+            "version": __version__,
+        }
+        return Response(json.dumps(body), status=200 if store_up else 503, mimetype="application/json")
 
     def on_stylesheet(self, request: AppRequest) -> Response:
         return Response(self.stylesheet, mimetype="text/css")

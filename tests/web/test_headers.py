@@ -7,6 +7,7 @@ from typing import Any
 
 import requests
 
+from aadweb.emulator import Emulator, Fault
 from aadweb.errors import SessionStoreError
 from aadweb.sessions import MemorySessionStore
 from tests.web.conftest import Served
@@ -86,12 +87,25 @@ def test_healthz_reports_the_store(serve: Callable[..., Served]) -> None:
     resp = served.browser().get("/healthz")
     assert resp.status_code == 200 and resp.headers["Content-Type"] == "application/json"
     body: dict[str, Any] = resp.json()
-    assert body["status"] == "ok" and body["store"] == "ok" and body["version"]
-    assert set(body) == {"status", "store", "version"}
+    assert body["status"] == "ok" and body["store"] == "ok" and body["authority"] == "ok" and body["version"]
+    assert set(body) == {"status", "store", "authority", "version"}
     served.store.close()
     resp = served.browser().get("/healthz")
     assert resp.status_code == 503 and resp.json()["status"] == "degraded" and resp.json()["store"] == "unreachable"
     assert served.settings.client_id not in resp.text and "sqlite" not in resp.text
+
+
+def test_healthz_reports_an_unreachable_authority_without_failing_the_host(
+    serve: Callable[..., Served], emulator: Emulator
+) -> None:
+    served = serve()
+    emulator.faults.add(Fault(kind="error", endpoint="metadata", status=500))
+    resp = served.browser().get("/healthz")
+    body: dict[str, Any] = resp.json()
+    assert resp.status_code == 200 and body["status"] == "degraded" and body["authority"] == "unreachable"
+    emulator.faults.clear()
+    assert served.browser().get("/healthz").json()["authority"] == "ok"  # recovers by itself
+    assert emulator.count("GET", "/.well-known/openid-configuration") == 2
 
 
 class BrokenStore(MemorySessionStore):

@@ -1,7 +1,7 @@
 """Server-side session stores: the browser holds only a signed session id; the rest is here.
 
-``open_store(url, secret_key=...)`` opens ``memory:`` or ``sqlite:///path`` (``redis://`` is
-still to come). Every store keeps the one contract of :class:`SessionStore`
+``open_store(url, secret_key=...)`` opens ``memory:``, ``sqlite:///path`` or
+``redis://host:port/db``. Every store keeps the one contract of :class:`SessionStore`
 (``aadweb.sessions._base`` states each guarantee); one contract test runs against all.
 """
 
@@ -12,6 +12,7 @@ from ._crypto import TOKENS_PURPOSE, CiphertextInvalid, TokenCipher, derive_key
 from ._model import PendingSignIn, SessionRecord, TokenSet
 from ._open import open_store
 from .memory import MemorySessionStore
+from .redis import RedisSessionStore
 from .sqlite import SqliteSessionStore
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "CiphertextInvalid",
     "MemorySessionStore",
     "PendingSignIn",
+    "RedisSessionStore",
     "SessionRecord",
     "SessionStore",
     "SqliteSessionStore",

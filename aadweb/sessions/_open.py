@@ -4,7 +4,8 @@
 * ``sqlite:///relative/path`` or ``sqlite:////absolute/path`` —
   :class:`~aadweb.sessions.sqlite.SqliteSessionStore` (default ``sqlite:///aadweb-sessions.db``);
   the path is percent-decoded, relative paths are relative to the working directory.
-* ``redis://`` / ``rediss://`` — not available yet: :class:`SessionStoreError`.
+* ``redis://host:port/db`` / ``rediss://`` (TLS), optionally ``?prefix=aadweb:&timeout=2`` —
+  :class:`~aadweb.sessions.redis.RedisSessionStore` (many hosts; needs ``aadweb[redis]``).
 
 A URL that is malformed or names an unknown scheme is a :class:`ConfigurationError`.
 """
@@ -15,11 +16,12 @@ import time
 from collections.abc import Callable
 from urllib.parse import unquote
 
-from aadweb.errors import ConfigurationError, SessionStoreError
+from aadweb.errors import ConfigurationError
 
 from ._base import SessionStore
 from ._crypto import TokenCipher
 from .memory import MemorySessionStore
+from .redis import RedisSessionStore
 from .sqlite import SqliteSessionStore
 
 __all__ = ["open_store"]
@@ -32,7 +34,7 @@ def open_store(url: str, *, secret_key: str, clock: Callable[[], float] = time.t
     if url in ("memory:", "memory://"):
         return MemorySessionStore(clock=clock)
     if url.startswith(("redis://", "rediss://")):
-        raise SessionStoreError("redis store not available yet: use sqlite:///path on one host for now")
+        return RedisSessionStore(url, cipher=TokenCipher.from_secret(secret_key), clock=clock)
     if url.startswith("sqlite:"):
         if not url.startswith("sqlite:///") or "?" in url or "#" in url:
             raise ConfigurationError([f"{_HINT}: a sqlite URL is sqlite:///path, with no host, query or fragment"])

@@ -1,6 +1,8 @@
 """Fixtures for the session store tests: a hand-moved clock and every store behind one fixture.
 
-To run the contract against another store (redis), add a factory to ``STORE_FACTORIES``.
+To run the contract against another store, add a factory to ``STORE_FACTORIES``. The redis
+factories share one ``redis-server`` per test session (``tests.redisserver``), each store under
+a fresh key prefix.
 """
 
 from __future__ import annotations
@@ -15,12 +17,14 @@ from aadweb._secret import Secret
 from aadweb.sessions import (
     MemorySessionStore,
     PendingSignIn,
+    RedisSessionStore,
     SessionRecord,
     SessionStore,
     SqliteSessionStore,
     TokenCipher,
     TokenSet,
 )
+from tests.redisserver import shared_redis, stop_shared_redis
 
 SECRET_KEY = "k" * 40
 T0 = 1_800_000_000.0
@@ -56,11 +60,32 @@ def _sqlite_without_returning(tmp: Path, clock: FakeClock) -> SessionStore:
     return SqliteSessionStore(tmp / "sessions.db", cipher=cipher, clock=clock, use_returning=False)
 
 
+def _redis(tmp: Path, clock: FakeClock, **kw: bool) -> SessionStore:
+    url = f"{shared_redis().url}?prefix={unique('test')}:"
+    return RedisSessionStore(url, cipher=TokenCipher.from_secret(SECRET_KEY), clock=clock, **kw)
+
+
+def _redis_without_getdel(tmp: Path, clock: FakeClock) -> SessionStore:
+    """The MULTI GET DEL EXEC path used on Redis < 6.2."""
+    return _redis(tmp, clock, use_getdel=False)
+
+
 STORE_FACTORIES: dict[str, StoreFactory] = {
     "memory": _memory,
     "sqlite": _sqlite,
     "sqlite-no-returning": _sqlite_without_returning,
+    "redis": _redis,
+    "redis-no-getdel": _redis_without_getdel,
 }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stop_the_shared_redis_server() -> Iterator[None]:
+    """The redis factories start a server on first use; it ends with the test session."""
+    try:
+        yield
+    finally:
+        stop_shared_redis()
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from aadweb.errors import ConfigurationError, SessionStoreError
-from aadweb.sessions import MemorySessionStore, SessionStore, SqliteSessionStore, open_store
+from aadweb.errors import ConfigurationError
+from aadweb.sessions import MemorySessionStore, RedisSessionStore, SessionStore, SqliteSessionStore, open_store
 
 KEY = "k" * 40
 
@@ -38,9 +38,11 @@ def test_the_clock_is_passed_on(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("url", ["redis://localhost:6379/0", "rediss://cache.example:6380/1"])
-def test_redis_is_not_available_yet(url: str) -> None:
-    with pytest.raises(SessionStoreError, match="redis store not available yet"):
-        open_store(url, secret_key=KEY)
+def test_redis_urls_open_a_redis_store_without_connecting(url: str) -> None:
+    store = open_store(url, secret_key=KEY, clock=lambda: 42.0)
+    assert isinstance(store, RedisSessionStore) and isinstance(store, SessionStore)
+    assert store.clock() == 42.0
+    store.close()
 
 
 @pytest.mark.parametrize(
@@ -54,6 +56,12 @@ def test_redis_is_not_available_yet(url: str) -> None:
         "sqlite:///:memory:",
         "sqlite:///x.db?mode=ro",
         "memory:x",
+        "redis://",
+        "redis://host:port/0",
+        "redis://host/zero",
+        "redis://host/0?prefix=",
+        "redis://host/0?timeout=0",
+        "redis://host/0?pool=9",
     ],
 )
 def test_bad_urls_are_configuration_errors(url: str) -> None:

@@ -107,8 +107,11 @@ class SessionStore(Protocol):
     def refresh_lock(self, session_id: str, lease: float, *, wait: float = 0.0) -> AbstractContextManager[bool]:
         """Try to become the one refresher of ``session_id``; yields ``True`` if this caller
         holds the lock. Waits up to ``wait`` seconds (real time) for a holder to let go. The
-        lock ends at the block's end, or ``lease`` seconds (store clock) after it was taken,
-        whichever comes first; a late release never frees a lock someone else took since."""
+        lock ends at the block's end, or ``lease`` seconds (store clock) after it was taken or
+        last renewed, whichever comes first. A store may renew the lease while the block runs
+        (the Redis store does, so a slow refresh on one host keeps its lock); a holder that dies
+        stops renewing and its lease runs out. A late release never frees a lock someone else
+        took since."""
 
     def close(self) -> None:
         """Release connections. Idempotent; afterwards every call raises SessionStoreError."""

@@ -63,7 +63,8 @@ def _answers_ping(port: int) -> bool:
 class RedisServer:
     """One ``redis-server`` process on ``127.0.0.1:port``; ``url`` names its database 0."""
 
-    def __init__(self, binary: str, directory: Path, port: int) -> None:
+    def __init__(self, binary: str, directory: Path, port: int, *, persistent: bool = False) -> None:
+        self.persistent = persistent
         self.binary = binary
         self.directory = directory
         self.port = port
@@ -83,7 +84,9 @@ class RedisServer:
             "--port": str(self.port),
             "--bind": "127.0.0.1",
             "--save": "",
-            "--appendonly": "no",
+            # persistent: an append-only file synced on every write, so a restart loses nothing
+            "--appendonly": "yes" if self.persistent else "no",
+            "--appendfsync": "always",
             "--protected-mode": "yes",
             "--dir": str(self.directory),
             "--logfile": str(log),
@@ -120,13 +123,13 @@ class RedisServer:
 
 
 @contextlib.contextmanager
-def running_redis(directory: Path) -> Iterator[RedisServer]:
+def running_redis(directory: Path, *, persistent: bool = False) -> Iterator[RedisServer]:
     """A started :class:`RedisServer` in ``directory``; killed by pid when the block ends."""
     binary = redis_server_binary()
     server: RedisServer | None = None
     try:
         for attempt in range(3):  # a free port may be taken between probing and binding
-            server = RedisServer(binary, directory, _free_port())
+            server = RedisServer(binary, directory, _free_port(), persistent=persistent)
             try:
                 server.start()
                 break

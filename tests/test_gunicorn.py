@@ -145,3 +145,59 @@ def test_a_sign_in_started_on_one_instance_finishes_on_another(emulator: Emulato
         assert browser.get(f"{url_a}/").status_code == 200  # the session is shared: A knows it too
     assert [p for _, _, p, _ in access_lines(log_a)].count("/login") == 1
     assert any(m == "GET" and p == "/getAToken" for _, m, p, _ in access_lines(log_b))
+
+
+def worker_pids(master: int) -> list[int]:
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == master:
+            pids.append(int(stat.parent.name))
+    return pids
+
+
+def test_a_worker_killed_mid_sign_in_leaves_no_half_session(emulator: Emulator, emulator_url: str,
+                                                             tmp_path: Path) -> None:
+    import threading
+
+    from aadweb.emulator import Fault
+    from aadweb.sessions import open_store
+
+    port, db, log = free_port(), tmp_path / "sessions.db", tmp_path / "g.log"
+    allow_redirect_uri(emulator, f"http://127.0.0.1:{port}/getAToken")
+    with gunicorn(emulator_url, db, port, log=log) as url:
+        master = int(re.findall(r"\[(\d+)\] \[INFO\] Listening at", log.read_text())[0])
+        emulator.faults.add(Fault(kind="delay", endpoint="token", seconds=8, times=1))
+        outcome: list[object] = []
+        browser = Browser(timeout=20)
+        signing_in = threading.Thread(target=lambda: outcome.append(_attempt(browser, url)))
+        signing_in.start()
+        deadline = time.monotonic() + 10
+        while emulator.count("POST", "/oauth2/token") == 0:  # the worker is inside the token call
+            assert time.monotonic() < deadline, "the sign-in never reached the token endpoint"
+            time.sleep(0.05)
+        for pid in worker_pids(master):
+            os.kill(pid, signal.SIGKILL)
+        signing_in.join(timeout=20)
+        assert outcome and outcome[0] != 200  # the browser saw a broken connection, not a session
+        store = open_store(f"sqlite:///{db}", secret_key="gunicorn-test-secret-key-shared-by-all-workers-0123456789")
+        try:
+            counts = store.counts()
+            assert counts["sessions"] == 0 and counts["pending"] == 0, counts  # nothing half-made
+        finally:
+            store.close()
+        deadline = time.monotonic() + 20  # the master starts new workers; they sign people in again
+        while len(worker_pids(master)) < 2:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        assert Browser().sign_in(url).status_code == 200
+
+
+def _attempt(browser: Browser, url: str) -> object:
+    try:
+        return browser.sign_in(url).status_code
+    except Exception as exc:  # the connection dies with the worker
+        return type(exc).__name__

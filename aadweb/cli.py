@@ -272,6 +272,40 @@ def _check_config(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
+# --- sessions --------------------------------------------------------------------------------
+
+
+def _sessions(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Counts of the store's sessions and pending sign-ins; ``--purge`` deletes expired ones."""
+    from aadweb.errors import SessionStoreError
+    from aadweb.sessions import open_store
+
+    try:
+        settings = Settings.from_env()
+    except ConfigurationError as exc:
+        print_problems(exc.problems, out=err, heading=f"configuration NOT OK ({len(exc.problems)} problems):")
+        return 2
+    assert settings.secret_key is not None  # required by Settings.from_env()
+    try:
+        store = open_store(settings.session_store, secret_key=settings.secret_key.reveal())
+        try:
+            purged = store.purge_expired() if args.purge else None
+            counts = store.counts()
+        finally:
+            store.close()
+    except SessionStoreError as exc:
+        print(f"aadweb sessions: {exc}", file=err)
+        return 1
+    print(f"store: {settings.session_store.split('@')[-1]}", file=out)
+    for key, value in counts.items():
+        print(f"  {key}: {value}", file=out)
+    if purged is not None:
+        print(f"purged {purged} expired entries", file=out)
+        if settings.session_store.startswith(("redis://", "rediss://")):
+            print("  (Redis also expires keys by itself)", file=out)
+    return 0
+
+
 # --- the parser ------------------------------------------------------------------------------
 
 
@@ -305,6 +339,12 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check-config", help="validate the AADWEB_* settings and print a summary",
                            description="Read AADWEB_* (and AADWEB_CONFIG) and report every problem.")
     check.set_defaults(handler=_check_config)
+
+    sessions = sub.add_parser("sessions", help="count the session store's sessions; --purge deletes expired ones",
+                              description="Open AADWEB_SESSION_STORE and print how many sessions, pending "
+                                          "sign-ins and refresh locks it holds.")
+    sessions.add_argument("--purge", action="store_true", help="delete expired sessions and pending sign-ins")
+    sessions.set_defaults(handler=_sessions)
     return parser
 
 

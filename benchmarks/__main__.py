@@ -11,14 +11,20 @@ import json
 import platform
 import sys
 import time
-from collections.abc import Callable
+import traceback
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from benchmarks import bench_idtoken
+from benchmarks import bench_graphcall, bench_idtoken, bench_jwks_burst, bench_memory, bench_page, bench_signin
 
 BENCHMARKS: dict[str, Callable[..., dict[str, Any]]] = {
     "idtoken": bench_idtoken.run,
+    "page": bench_page.run,
+    "graphcall": bench_graphcall.run,
+    "signin": bench_signin.run,
+    "memory": bench_memory.run,
+    "jwks_burst": bench_jwks_burst.run,
 }
 
 
@@ -35,7 +41,15 @@ def main(argv: list[str] | None = None) -> int:
     started = time.time()
     for name in names:
         print(f"running {name} ...", file=sys.stderr, flush=True)
-        results.append(BENCHMARKS[name]())
+        began = time.time()
+        try:
+            result = BENCHMARKS[name]()
+        except Exception as exc:  # a benchmark that fails says why; the others still run
+            traceback.print_exc(file=sys.stderr)
+            result = {"name": name, "error": f"{type(exc).__name__}: {exc}"[:1000]}
+        result["seconds"] = round(time.time() - began, 1)
+        print(f"  {name}: {result['seconds']} s", file=sys.stderr, flush=True)
+        results.append(result)
     report = {
         "date": time.strftime("%Y-%m-%d", time.gmtime(started)),
         "machine": f"{platform.machine()} {platform.python_implementation()} {platform.python_version()}",
@@ -49,16 +63,54 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def render(report: dict[str, Any]) -> str:
-    lines = [f"aadweb benchmarks, {report['date']} ({report['machine']})", "",
-             "| benchmark | contender | rate | ratio to baseline | target |", "|---|---|---|---|---|"]
+    lines = [f"aadweb benchmarks, {report['date']} ({report['machine']}), {report['seconds']:.0f} s", "",
+             "| benchmark | contender | figure | ratio to baseline | target |", "|---|---|---|---|---|"]
+    notes: list[str] = []
     for r in report["results"]:
-        for name, rate in r["rates"].items():
-            target = r.get("target", {}).get(name)
-            mark = "" if target is None else f"≥ {target}x ({'met' if r['ratios'][name] >= target else 'missed'})"
-            base = " (baseline)" if name == r["baseline"] else ""
-            ratio = r["ratios"][name]
-            lines.append(f"| {r['name']} | {name}{base} | {rate:,.0f} {r['unit']} | {ratio:.2f}x | {mark} |")
-    return "\n".join(lines)
+        if "error" in r:
+            lines.append(f"| {r['name']} | | not measured: {_cell(r['error'].splitlines()[0][:200])} | | |")
+            continue
+        lines.extend(_rows(r))
+        notes.extend(f"- {r['name']}: {note}" for note in r.get("notes", []))
+    return "\n".join(lines + (["", *notes] if notes else []))
+
+
+def _metrics(r: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    if r.get("rates"):
+        yield {"name": r["name"], "unit": r["unit"], "values": r["rates"], "ratios": r["ratios"],
+               "target": r.get("target", {}), "baseline": r["baseline"], "better": r.get("better", "higher")}
+    for metric in r.get("metrics", []):
+        yield {**metric, "name": f"{r['name']}: {metric['name']}"}
+
+
+def _rows(r: dict[str, Any]) -> Iterator[str]:
+    for m in _metrics(r):
+        lower = m.get("better") == "lower"
+        absolute = m.get("absolute", False)
+        single = len(m["values"]) == 1
+        for name, value in m["values"].items():
+            ratio = m["ratios"].get(name)
+            target = m.get("target", {}).get(name)
+            mark = ""
+            if target is not None:
+                got = value if absolute else ratio
+                met = got <= target if lower else got >= target
+                mark = f"{'≤' if lower else '≥'} {target}{'' if absolute else 'x'} ({'met' if met else 'missed'})"
+            base = " (baseline)" if name == m["baseline"] and not single else ""
+            shown_ratio = "" if single or ratio is None else f"{ratio:.2f}x"
+            yield f"| {m['name']} | {name}{base} | {_figure(value)} {m['unit']} | {shown_ratio} | {mark} |"
+    for name, why in r.get("not_measured", {}).items():
+        yield f"| {r['name']} | {name} | not measured: {_cell(why)} | | |"
+
+
+def _figure(value: float) -> str:
+    if value >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.3g}" if value < 10 else f"{value:.1f}"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
 
 
 if __name__ == "__main__":

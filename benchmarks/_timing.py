@@ -1,5 +1,5 @@
 """Interleaved, repeated timing: the machine is shared and noisy, so each contender is timed in
-alternating rounds and the best round counts (the least disturbed one)."""
+alternating rounds and the best round counts (the least disturbed one), or the median where said."""
 
 from __future__ import annotations
 
@@ -25,3 +25,19 @@ def best_rate(contenders: dict[str, Callable[[], object]], *, seconds: float, ro
                     break
             best[name] = max(best[name], n / (now - start))
     return best
+
+
+def interleaved(contenders: dict[str, Callable[[], float]], *, rounds: int) -> dict[str, list[float]]:
+    """Call each contender's one-round measurement in turn, ``rounds`` times (A B C A B C ...);
+    every round's figure, per contender."""
+    figures: dict[str, list[float]] = {name: [] for name in contenders}
+    for _ in range(rounds):
+        for name, measure in contenders.items():
+            figures[name].append(measure())
+    return figures
+
+
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2

@@ -23,14 +23,14 @@ from benchmarks._procs import aadweb_env, emulator, free_port, gunicorn, workdir
 from benchmarks._signin import SignInClient, access_token
 from benchmarks._timing import interleaved
 
-ROUNDS = 3
+ROUNDS = 5
 WORKERS = 2
 UPN = "adele.vance@contoso.example"
 
 
 def run(seconds: float | None = None) -> dict[str, Any]:
-    """``seconds``: measuring time per contender, split over the rounds (default 12)."""
-    per_round = (seconds or 12.0) / ROUNDS
+    """``seconds``: measuring time per contender, split over the rounds (default 15)."""
+    per_round = (seconds or 15.0) / ROUNDS
     app_port, base_port = free_port(), free_port()
     redirect_uri = f"http://127.0.0.1:{app_port}/getAToken"
     with workdir() as tmp, contextlib.ExitStack() as stack:

@@ -22,7 +22,7 @@ from benchmarks._procs import BenchError, aadweb_env, emulator, free_port, gunic
 from benchmarks._signin import USER_NAME, SignInClient
 from benchmarks._timing import interleaved
 
-ROUNDS = 3
+ROUNDS = 5
 WORKERS = 2
 
 
@@ -31,8 +31,8 @@ def _first_line(exc: BaseException) -> str:
 
 
 def run(seconds: float | None = None) -> dict[str, Any]:
-    """``seconds``: measuring time per contender, split over the rounds (default 12)."""
-    per_round = (seconds or 12.0) / ROUNDS
+    """``seconds``: measuring time per contender, split over the rounds (default 15)."""
+    per_round = (seconds or 15.0) / ROUNDS
     hello_port, sqlite_port, redis_port = free_port(), free_port(), free_port()
     not_measured: dict[str, str] = {}
     with workdir() as tmp, contextlib.ExitStack() as stack:

@@ -29,7 +29,7 @@ from benchmarks._procs import BenchError, Server, aadweb_env, emulator, free_por
 from benchmarks._signin import SignInClient
 from benchmarks._timing import interleaved, median
 
-ROUNDS = 3
+ROUNDS = 5
 CLIENTS = 2  # concurrent browsers: keeps the one sync worker busy while a client parses
 
 
@@ -68,8 +68,8 @@ def baseline_env(emulator_url: str, port: int, session_dir: str) -> dict[str, st
 
 
 def run(seconds: float | None = None) -> dict[str, Any]:
-    """``seconds``: measuring time per contender, split over the rounds (default 15)."""
-    per_round = (seconds or 15.0) / ROUNDS
+    """``seconds``: measuring time per contender, split over the rounds (default 20)."""
+    per_round = (seconds or 20.0) / ROUNDS
     app_port, base_port = free_port(), free_port()
     cpu: dict[str, list[float]] = {"aadweb": [], "flask + msal": []}
     with workdir() as tmp, contextlib.ExitStack() as stack:

@@ -27,6 +27,7 @@ test: $(STAMP_TEST)
 	$(PY) -m pytest -q
 
 bench: $(STAMP_TEST)
+	./benchmarks/_prepare.sh
 	$(PY) -m benchmarks
 
 lint: $(STAMP_TEST)

@@ -9,6 +9,7 @@ two keys (``state``, ``session_id``) print as fingerprints.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -23,11 +24,14 @@ RESPONSE_TYPES: Final = frozenset({"code id_token", "code"})
 _MAX_KEY_LENGTH: Final = 512
 
 
+_KEY: Final = re.compile(r"[!-~]+")
+
+
 def check_key(value: object, what: str) -> str:
     """A store key (state, browser id, session id): 1..512 printable ASCII characters, no spaces."""
     if not isinstance(value, str) or not 0 < len(value) <= _MAX_KEY_LENGTH:
         raise ValueError(f"{what} must be a non-empty str of at most {_MAX_KEY_LENGTH} characters")
-    if not all("!" <= ch <= "~" for ch in value):
+    if _KEY.fullmatch(value) is None:  # on every session read: a compiled check, not a loop
         raise ValueError(f"{what} must be printable ASCII without spaces")
     return value
 

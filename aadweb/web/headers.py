@@ -43,9 +43,11 @@ class SecurityHeaders:
         if https:
             headers.append(("Strict-Transport-Security", HSTS))
         self.headers: tuple[tuple[str, str], ...] = tuple(headers)
+        self._no_store = (*self.headers, ("Cache-Control", NO_STORE))
+        self._cacheable = (*self.headers, ("Cache-Control", STATIC_CACHE))
 
     def apply(self, response: Response, *, cacheable: bool = False) -> Response:
-        for name, value in self.headers:
-            response.headers[name] = value
-        response.headers["Cache-Control"] = STATIC_CACHE if cacheable else NO_STORE
+        # No handler sets these headers, so they are appended in one go rather than each
+        # replacing a previous value (this runs on every response).
+        response.headers.extend(self._cacheable if cacheable else self._no_store)
         return response

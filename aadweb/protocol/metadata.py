@@ -10,6 +10,8 @@ and the id_token check compares ``iss`` exactly.
 
 from __future__ import annotations
 
+import functools
+import re
 from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import urlsplit
@@ -31,6 +33,10 @@ MAX_URL: Final = 2048
 _WHAT: Final = "authority metadata"
 
 
+_UNSAFE_CHAR: Final = re.compile(r"[\x00-\x20\x7f\s]")
+
+
+@functools.lru_cache(maxsize=256)  # pure, and called with the same few configured URLs per sign-in
 def is_secure_url(url: str) -> bool:
     """An absolute https URL, or http on a loopback host; no user info, no fragment."""
     try:
@@ -41,7 +47,7 @@ def is_secure_url(url: str) -> bool:
         return False
     if not host or parts.username is not None or parts.password is not None or parts.fragment:
         return False
-    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url) or len(url) > MAX_URL:
+    if len(url) > MAX_URL or _UNSAFE_CHAR.search(url):
         return False
     return parts.scheme == "https" or (parts.scheme == "http" and is_loopback_host(host))
 

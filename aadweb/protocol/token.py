@@ -57,6 +57,8 @@ MAX_ID_TOKEN: Final = 16 * 1024
 _WHAT: Final = "token response"
 _NUMBER: Final = re.compile(r"[0-9]{1,15}(\.[0-9]{1,9})?")
 _HEADER_SAFE: Final = re.compile(r"[!-~]{1,128}")
+# RFC 6750 2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+_B64TOKEN: Final = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 
 
 # --- client credentials --------------------------------------------------------------------
@@ -320,6 +322,10 @@ def parse_token_response(resp: HttpResponse, *, now: float) -> TokenResponse:
     # RFC 6749 5.1: access_token is REQUIRED
     if access_token is None:
         raise InvalidResponse(f"{_WHAT}: access_token is missing (RFC 6749 5.1)")
+    # RFC 6750 2.1: a Bearer token must fit the Authorization header's b64token syntax, or
+    # every later Graph call would fail; refuse it here, before a session is created.
+    if not _B64TOKEN.fullmatch(access_token):
+        raise InvalidResponse(f"{_WHAT}: access_token is not a valid bearer token (RFC 6750 2.1)")
 
     expires_in = _number(body, "expires_in")
     # RFC 6749 5.1 makes expires_in RECOMMENDED; Azure AD always sends it and we need it to refresh

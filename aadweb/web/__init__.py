@@ -34,11 +34,13 @@ def create_app(
     store: SessionStore | None = None,
     transport: Transport | None = None,
     clock: Callable[[], float] = time.time,
+    key_cache_clock: Callable[[], float] = time.monotonic,
 ) -> AadWebApp:
     """The aadweb WSGI app for ``settings`` (default: ``Settings.from_env()``).
 
     ``store`` and ``transport`` are built from the settings unless given (tests give their
-    own); ``clock`` drives session and token expiry. Raises
+    own); ``clock`` drives session and token expiry; ``key_cache_clock`` (monotonic) drives the
+    metadata/JWKS cache's TTL and its 5-minute refetch limit, so a test can step over it. Raises
     :class:`~aadweb.errors.ConfigurationError` when ``AADWEB_SECRET_KEY`` is missing: the app
     could not sign its cookies. ``app.close()`` closes what was built here.
     """
@@ -57,7 +59,7 @@ def create_app(
     if store is None:
         store = open_store(settings.session_store, secret_key=settings.secret_key.reveal(), clock=clock)
         closers.append(store.close)
-    authority = Authority(settings, transport, clock=clock)
+    authority = Authority(settings, transport, clock=clock, key_cache_clock=key_cache_clock)
     graph = GraphClient(settings, transport, clock=clock)
     signin = SignIn(settings, store, authority, graph, clock=clock)
     app = AadWebApp(settings, signin, close=closers)

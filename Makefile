@@ -5,6 +5,8 @@ PY := $(VENV)/bin/python
 STAMP_TEST := $(VENV)/.installed-test
 STAMP_RUN := $(VENV)/.installed-run
 
+OIDC_PEER := tests/oidc_provider/node_modules/.package-lock.json
+
 .PHONY: run test bench lint clean
 
 $(VENV)/bin/python:
@@ -22,7 +24,11 @@ $(STAMP_TEST): setup.cfg pyproject.toml | $(VENV)/bin/python
 run: $(STAMP_RUN)
 	$(PY) -m aadweb demo --port 5000 --emulator-port 5001
 
-test: $(STAMP_TEST)
+# The independent OpenID provider (npm's oidc-provider) the security tests sign in through.
+$(OIDC_PEER): tests/oidc_provider/package-lock.json
+	cd tests/oidc_provider && npm ci --no-audit --no-fund --loglevel=error
+
+test: $(STAMP_TEST) $(OIDC_PEER)
 	./scripts/ensure-debian-packages.sh
 	$(PY) -m pytest -q
 
@@ -35,4 +41,4 @@ lint: $(STAMP_TEST)
 	$(VENV)/bin/mypy
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache tests/oidc_provider/node_modules

@@ -43,6 +43,9 @@ class Exchange:
 class RecordingTransport:
     """Wraps ``inner``; records each exchange in :attr:`exchanges` and calls ``on_exchange``.
 
+    ``keep=False`` keeps nothing (only the hook sees the exchanges): for a long-running app,
+    whose wire transcript goes to a file, so memory does not grow with every call.
+
     Thread-safe: exchanges are appended under a lock, in completion order. The hook runs in
     the calling thread after the exchange is recorded; an exception from the hook propagates
     (a transcript that cannot be written should not fail silently).
@@ -55,9 +58,11 @@ class RecordingTransport:
         on_exchange: ExchangeHook | None = None,
         clock: Callable[[], float] = time.monotonic,
         new_request_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+        keep: bool = True,
     ) -> None:
         self.inner = inner
         self._on_exchange = on_exchange
+        self._keep = keep
         self._clock = clock
         self._new_request_id = new_request_id
         self._lock = threading.Lock()
@@ -98,7 +103,8 @@ class RecordingTransport:
     def _record(
         self, request: HttpRequest, response: HttpResponse | None, error: BaseException | None, elapsed: float
     ) -> None:
-        with self._lock:
-            self._exchanges.append(Exchange(request=request, response=response, error=error, elapsed=elapsed))
+        if self._keep:
+            with self._lock:
+                self._exchanges.append(Exchange(request=request, response=response, error=error, elapsed=elapsed))
         if self._on_exchange is not None:
             self._on_exchange(request, response, error, elapsed)

@@ -5,6 +5,7 @@
                                                        emulator + app, nothing to configure
     aadweb emulator [...]                              the emulator alone (its own options)
     aadweb check-config                                validate AADWEB_* and print a summary
+    aadweb wire FILE [--flow ID] [--har OUT] [--json]  print a wire transcript (AADWEB_WIRE_LOG)
 
 ``serve`` and ``demo`` run Werkzeug's development server (no debugger, no reloader, an access
 log without query strings, see :mod:`aadweb._devserver`); production runs under gunicorn
@@ -16,11 +17,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import logging
 import os
 import secrets
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -164,12 +168,13 @@ def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def demo_settings(
     *, emulator_url: str, redirect_uri: str, environ: Mapping[str, str] | None = None,
-    secret_key: str | None = None,
+    secret_key: str | None = None, wire_log: str | None = None,
 ) -> Settings:
     """Settings for the demo: the emulator's tenant and app, a throwaway secret key.
 
     Only :data:`DEMO_ENV_PASSTHROUGH` are taken from ``environ``; the session store defaults
-    to ``memory:`` (one process, nothing written to disk).
+    to ``memory:`` (one process, nothing written to disk). With ``wire_log`` the wire transcript
+    goes there and its page is on (``AADWEB_WIRE_LOG`` / ``AADWEB_WIRE_VIEW=0`` override).
     """
     from aadweb.emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID
 
@@ -184,6 +189,8 @@ def demo_settings(
         "AADWEB_SECRET_KEY": secret_key or secrets.token_urlsafe(48),
         "AADWEB_SESSION_STORE": "memory:",
     }
+    if wire_log:
+        values.update({"AADWEB_WIRE_LOG": wire_log, "AADWEB_WIRE_VIEW": "1"})
     values.update({name: env[name] for name in DEMO_ENV_PASSTHROUGH if env.get(name)})
     return Settings.from_mapping(values)
 
@@ -212,11 +219,13 @@ def _demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         print(f"aadweb demo: cannot start the emulator on 127.0.0.1:{args.emulator_port}{why}", file=err)
         return 1
     app: AadWebApp | None = None
+    scratch = tempfile.mkdtemp(prefix="aadweb-demo-")  # the wire transcript, unless AADWEB_WIRE_LOG says
     try:
         redirect_uri = f"http://localhost:{app_server.port}/getAToken"
         register_demo_redirect(emulator, redirect_uri)
         try:
-            settings = demo_settings(emulator_url=emulator_server.url, redirect_uri=redirect_uri)
+            settings = demo_settings(emulator_url=emulator_server.url, redirect_uri=redirect_uri,
+                                     wire_log=os.path.join(scratch, "wire.jsonl"))
             app = _create_app(settings)
             app_server.set_app(app)
         except ConfigurationError as exc:
@@ -238,6 +247,7 @@ def _demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         emulator_server.shutdown()
         if app is not None:
             app.close()
+        shutil.rmtree(scratch, ignore_errors=True)
     print("aadweb demo: stopped", file=out)
     return 0
 
@@ -252,6 +262,9 @@ def _demo_banner(out: TextIO, *, app_url: str, emulator_url: str, users: Sequenc
     for upn, name in users:
         print(f"    {upn.ljust(width)}  {name}", file=out)
     print(f"  Sessions: {settings.session_store}   response type: {settings.response_type}", file=out)
+    if settings.wire_view and settings.wire_log:
+        print(f"  What went over the wire: {app_url}/_aadweb/wire once signed in, or `aadweb wire "
+              f"{settings.wire_log}` (removed when the demo stops unless AADWEB_WIRE_LOG names a file)", file=out)
     print(f"  {PRODUCTION_HINT}", file=out)
     print("  Press Ctrl-C to stop.", file=out)
     out.flush()
@@ -306,6 +319,50 @@ def _sessions(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
+# --- wire ------------------------------------------------------------------------------------
+
+
+def _wire(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from aadweb.wire import _render, har, transcript
+
+    try:
+        loaded = transcript.read_records(sys.stdin) if args.file == "-" else transcript.read_file(args.file)
+    except OSError as exc:
+        print(f"aadweb wire: cannot read {args.file}: {exc.strerror or exc}", file=err)
+        return 1
+    records = loaded.records
+    if loaded.skipped:
+        print(f"aadweb wire: {loaded.skipped} lines are not transcript records; skipped", file=err)
+    if args.flow:
+        flow = transcript.pick_flow(records, args.flow)
+        if flow is None:
+            flows = sorted({str(r["flow"]) for r in records if isinstance(r.get("flow"), str)})
+            print(f"aadweb wire: no single flow {args.flow!r} in {args.file}; its flows: "
+                  f"{', '.join(flows) or '(none)'}", file=err)
+            return 1
+        records = [r for r in records if r.get("flow") == flow]
+    if args.har:
+        document = har.to_har(records)
+        try:
+            with open(args.har, "w", encoding="utf-8") as fh:
+                json.dump(document, fh, ensure_ascii=False, indent=1)
+        except OSError as exc:
+            print(f"aadweb wire: cannot write {args.har}: {exc.strerror or exc}", file=err)
+            return 1
+        har_log = document["log"]
+        print(f"aadweb wire: {len(har_log['entries'])} HTTP exchanges of {len(har_log['pages'])} sign-ins written "
+              f"to {args.har} (HAR 1.2)", file=err if args.json else out)
+    if args.json:
+        for record in records:
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    elif not args.har:
+        # Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org).
+        color = out.isatty() and not os.environ.get("NO_COLOR")
+        out.write(_render.render(records, color=color))
+    out.flush()
+    return 0
+
+
 # --- the parser ------------------------------------------------------------------------------
 
 
@@ -345,6 +402,18 @@ def _parser() -> argparse.ArgumentParser:
                                           "sign-ins and refresh locks it holds.")
     sessions.add_argument("--purge", action="store_true", help="delete expired sessions and pending sign-ins")
     sessions.set_defaults(handler=_sessions)
+
+    wire = sub.add_parser(
+        "wire", help="print a wire transcript (the file AADWEB_WIRE_LOG names) for people",
+        description="Print the wire transcript: one block per leg of each sign-in, in order, with the "
+                    "id_token verdicts; secrets appear only as fingerprints. Coloured on a terminal "
+                    "unless NO_COLOR is set.",
+    )
+    wire.add_argument("file", metavar="FILE", help="the JSON Lines transcript ('-' reads standard input)")
+    wire.add_argument("--flow", metavar="ID", help="only this sign-in (its flow id, or a unique prefix of it)")
+    wire.add_argument("--har", metavar="OUT", help="write HAR 1.2 to OUT (browser dev tools open it)")
+    wire.add_argument("--json", action="store_true", help="print the records themselves, as JSON Lines")
+    wire.set_defaults(handler=_wire)
     return parser
 
 

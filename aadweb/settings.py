@@ -134,6 +134,7 @@ class Settings:
     session_store: str = "sqlite:///aadweb-sessions.db"
     wire_log: str | None = None
     wire_view: bool = False
+    wire_personal: bool = False
     trusted_proxy_hops: int = 0
     http_timeout: float = 10.0
     clock_skew: int = 120
@@ -364,6 +365,7 @@ _PARSERS: Final[Mapping[str, Callable[[str], Any]]] = {
     "client_certificate": _certificate,
     "allowed_tenants": _tenant_list,
     "wire_view": _bool,
+    "wire_personal": _bool,
     "app_signing_keys": _bool,
     "trusted_proxy_hops": _int,
     "clock_skew": _int,

@@ -44,6 +44,7 @@ from aadweb.protocol.pkce import code_challenge_s256
 from aadweb.protocol.token import TokenResponse
 from aadweb.sessions import PENDING_TTL, PendingSignIn, SessionRecord, SessionStore, TokenSet
 from aadweb.settings import Settings
+from aadweb.wire.transcript import flow_id_for
 
 __all__ = ["REFRESH_MARGIN", "SESSION_TTL", "Completed", "SignIn"]
 
@@ -175,11 +176,11 @@ class SignIn:
                 raise InvalidResponse("the token endpoint returned no id_token (was scope=openid dropped?)")
             validated = self.authority.validate_back_channel(tokens.id_token, nonce=nonce)
             verdicts = validated.verdicts
-        session = self._new_session(validated, tokens)
+        session = self._new_session(validated, tokens, flow_id=flow_id_for(state))
         log.info("sign-in completed for tenant %s (flow %s)", validated.claims.tid, session.flow_id)
         return Completed(session=session, return_path=pending.return_path, verdicts=verdicts)
 
-    def _new_session(self, validated: ValidatedIdToken, tokens: TokenResponse) -> SessionRecord:
+    def _new_session(self, validated: ValidatedIdToken, tokens: TokenResponse, *, flow_id: str) -> SessionRecord:
         claims = validated.claims
         now = self.clock()
         record = SessionRecord(
@@ -190,7 +191,7 @@ class SignIn:
             claims={"tid": claims.tid, "oid": claims.oid, "sub": claims.sub, "iss": claims.iss, **claims.display},
             tokens=_token_set(tokens, self.settings.resource, previous=None),
             csrf_token=self.random_token(32),
-            flow_id=self.random_token(12),
+            flow_id=flow_id,  # the wire transcript's id of this sign-in, one-way from its state
         )
         self.store.create_session(record)
         return record

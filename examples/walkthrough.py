@@ -13,9 +13,11 @@ the app for ONE sign-in, calling the same library pieces the web app calls:
     match_back_channel           the token endpoint's id_token names the same user
     GraphClient.me               GET /v1.0/me with the access token
 
-Each leg prints its method, URL, status and what was learned. Secrets (state, nonce, verifier,
-code, tokens, client secret) are printed only as fingerprints ``«kind:sha256-prefix len=N»``,
-the same value always giving the same fingerprint, so you can follow one across legs.
+Each leg prints what was learned, and every message on the wire is printed as the app's wire
+transcript shows it (the records of ``AADWEB_WIRE_LOG``, drawn by the renderer of ``aadweb
+wire``). Secrets (state, nonce, verifier, code, tokens, client secret) are printed only as
+fingerprints ``«kind:sha256-prefix len=N»``, the same value always giving the same fingerprint,
+so you can follow one across legs. ``--wire FILE`` also writes the transcript to FILE.
 """
 
 from __future__ import annotations
@@ -23,9 +25,10 @@ from __future__ import annotations
 import secrets
 import sys
 import time
+from contextvars import Token
 from html.parser import HTMLParser
-from typing import TextIO
-from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
+from typing import Any, TextIO
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import requests
 
@@ -40,12 +43,13 @@ from aadweb.emulator import (
     EmulatorServer,
 )
 from aadweb.graph import GraphClient
-from aadweb.protocol._http import HttpRequest, HttpResponse
 from aadweb.protocol.callback import parse_callback
-from aadweb.protocol.idtoken import Verdict, match_back_channel
+from aadweb.protocol.idtoken import match_back_channel
 from aadweb.protocol.pkce import code_challenge_s256
 from aadweb.settings import Settings
 from aadweb.wire import RecordingTransport, RequestsTransport
+from aadweb.wire._render import Style, render_record
+from aadweb.wire.transcript import Transcript, current_flow, flow_id_for
 
 #: The redirect URI registered for the emulator's demo app. Nothing needs to listen there:
 #: this script reads the authority's answer itself instead of letting a browser post it.
@@ -53,7 +57,7 @@ REDIRECT_URI = "http://localhost:5000/getAToken"
 #: Query and form fields whose values are secrets (or bind a sign-in): shown as fingerprints.
 SECRET_FIELDS = frozenset({
     "state", "nonce", "code", "id_token", "access_token", "refresh_token", "client_secret",
-    "code_verifier", "client_assertion", "session_state",
+    "code_verifier", "client_assertion",
 })
 TIMEOUT = 10.0
 
@@ -90,11 +94,6 @@ def shown_url(url: str) -> str:
     return urlunsplit(parts._replace(query=query))
 
 
-def print_verdicts(p: Printer, verdicts: tuple[Verdict, ...]) -> None:
-    for v in verdicts:
-        p.line(f"{'PASS' if v.passed else 'FAIL'}  {v.check:<18} {v.reference}", indent=6)
-
-
 class _FormPost(HTMLParser):
     """The action and hidden fields of the authority's auto-submitting form_post page."""
 
@@ -123,28 +122,31 @@ def main(argv: list[str] | None = None, *, emulator: Emulator | None = None, out
             session_store="memory:", require_secret_key=False, http_timeout=TIMEOUT,
         )
 
-        def on_exchange(request: HttpRequest, response: HttpResponse | None, error: BaseException | None,
-                        elapsed: float) -> None:
-            # Every app -> authority/Graph call goes through here: the wire transcript, in short.
-            p.line(f"app -> {request.method} {shown_url(request.url)}")
-            for name, value in request.headers.items():
-                if name.lower() in ("authorization", "client-request-id"):
-                    p.line(f"{name}: {shown(name, value)}", indent=10)
-            for name, value in (request.form or {}).items():
-                p.line(f"{name}={shown(name, value)}", indent=10)
-            outcome = f"{response.status}" if response is not None else f"failed: {error}"
-            p.line(f"<- {outcome} ({elapsed * 1000:.1f} ms)", indent=7)
+        legs = 0
 
-        transport = RecordingTransport(RequestsTransport(timeout=TIMEOUT), on_exchange=on_exchange)
+        def show(record: dict[str, Any]) -> None:
+            # Every message on the wire, as the app's wire transcript records and `aadweb wire` prints it.
+            nonlocal legs
+            legs += 1
+            p.line()
+            for line in render_record(legs, record, Style(color=False)):
+                p.line(line, indent=2)
+
+        wire_log = argv[argv.index("--wire") + 1] if argv and "--wire" in argv[:-1] else None
+        transcript = Transcript(wire_log, graph_url=settings.graph_url, sink=show)
+        transport = RecordingTransport(RequestsTransport(timeout=TIMEOUT), on_exchange=transcript.on_exchange)
         authority = Authority(settings, transport)
         graph = GraphClient(settings, transport)
         browser = requests.Session()
+        flow_token: Token[str | None] | None = None
         print(f"aadweb walkthrough: one sign-in against the emulator at {server.url}", file=out)
         print("(secrets are shown only as fingerprints «kind:sha256-prefix len=N»)", file=out)
         try:
             # --- 1. the app starts a sign-in ------------------------------------------------
             p.leg("app: a pending sign-in {state, nonce, PKCE verifier} is kept server-side")
             state = secrets.token_urlsafe(32)
+            flow = flow_id_for(state)  # the transcript's id for this sign-in: one-way from the state
+            flow_token = current_flow.set(flow)
             nonce = Secret("nonce", secrets.token_urlsafe(32))
             verifier = Secret("code_verifier", secrets.token_urlsafe(48))
             challenge = code_challenge_s256(verifier.reveal())
@@ -180,6 +182,12 @@ def main(argv: list[str] | None = None, *, emulator: Emulator | None = None, out
             for name, value in parser.fields.items():
                 p.line(f"{name}={shown(name, value)}", indent=10)
             p.line(f"the state is the one we sent: {parser.fields.get('state') == state}")
+            form = "application/x-www-form-urlencoded"
+            transcript.inbound_request(
+                leg="form_post", flow=flow, started=time.time(), exchange=transcript.new_exchange(), method="POST",
+                url=parser.action, headers=[("Content-Type", form)],
+                body=(form, urlencode(parser.fields).encode("ascii")),
+            )
 
             # --- 4. the app reads the callback --------------------------------------------------
             p.leg(f"browser -> app: POST {parser.action}  (parse_callback)")
@@ -191,8 +199,7 @@ def main(argv: list[str] | None = None, *, emulator: Emulator | None = None, out
             p.leg("app: validate the front-channel id_token (metadata and keys are fetched once, then cached)")
             assert callback.id_token is not None
             validated = authority.validate_front_channel(callback.id_token, nonce=nonce, code=callback.code)
-            p.line("verdicts:")
-            print_verdicts(p, validated.verdicts)
+            transcript.validation(flow=flow, verdicts=validated.verdicts)
             claims = validated.claims
             p.line(f"learned: header alg={validated.header.get('alg')} kid={validated.header.get('kid')}")
             p.line(f"         iss={claims.iss} aud={claims.aud}")
@@ -211,7 +218,7 @@ def main(argv: list[str] | None = None, *, emulator: Emulator | None = None, out
             # --- 7. both id_tokens name the same user -----------------------------------------
             p.leg("app: the token endpoint's id_token must name the same user (match_back_channel)")
             if tokens.id_token is not None:
-                print_verdicts(p, (match_back_channel(tokens.id_token, claims),))
+                transcript.validation(flow=flow, verdicts=(match_back_channel(tokens.id_token, claims),))
 
             # --- 8. Microsoft Graph -------------------------------------------------------------
             p.leg("app -> Graph: GET /me with the access token (GraphClient.me)")
@@ -219,8 +226,11 @@ def main(argv: list[str] | None = None, *, emulator: Emulator | None = None, out
             p.line(f"learned: displayName={me.display_name!r} userPrincipalName={me.user_principal_name!r}")
             p.line(f"         Graph's id is the id_token's oid: {me.id == claims.oid}")
         finally:
+            if flow_token is not None:
+                current_flow.reset(flow_token)
             browser.close()
             transport.close()
+            transcript.close()
         minted = len(emulator.minted_secrets())
         print(f"\nDone: the emulator minted {minted} secrets (code, tokens); none was printed in clear.", file=out)
     return 0

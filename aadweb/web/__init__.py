@@ -23,7 +23,8 @@ from aadweb.sessions import SessionStore, open_store
 from aadweb.settings import Settings
 from aadweb.signin import SignIn
 from aadweb.web.app import AadWebApp
-from aadweb.wire import RequestsTransport, Transport
+from aadweb.web.wiretap import wire_transcript
+from aadweb.wire import RecordingTransport, RequestsTransport, Transport
 
 __all__ = ["AadWebApp", "create_app"]
 
@@ -42,7 +43,12 @@ def create_app(
     own); ``clock`` drives session and token expiry; ``key_cache_clock`` (monotonic) drives the
     metadata/JWKS cache's TTL and its 5-minute refetch limit, so a test can step over it. Raises
     :class:`~aadweb.errors.ConfigurationError` when ``AADWEB_SECRET_KEY`` is missing: the app
-    could not sign its cookies. ``app.close()`` closes what was built here.
+    could not sign its cookies; or when ``AADWEB_WIRE_VIEW=1`` is asked for an app that is not
+    on loopback (or without ``AADWEB_WIRE_LOG``). ``app.close()`` closes what was built here.
+
+    With ``AADWEB_WIRE_LOG`` set, every outbound call goes through a
+    :class:`~aadweb.wire.RecordingTransport` whose hook writes the wire transcript; without it
+    nothing is wrapped.
     """
     if settings is None:
         settings = Settings.from_env()
@@ -50,19 +56,23 @@ def create_app(
         raise ConfigurationError(
             ["AADWEB_SECRET_KEY is required to serve the web app: it signs the session cookies."]
         )
+    transcript = wire_transcript(settings)
     closers: list[Callable[[], None]] = []
     if transport is None:
         proxies = {"http": settings.proxy, "https": settings.proxy} if settings.proxy else None
         requests_transport = RequestsTransport(timeout=settings.http_timeout, proxies=proxies)
         closers.append(requests_transport.close)
         transport = requests_transport
+    if transcript is not None:
+        transport = RecordingTransport(transport, on_exchange=transcript.on_exchange, keep=False)
+        closers.append(transcript.close)
     if store is None:
         store = open_store(settings.session_store, secret_key=settings.secret_key.reveal(), clock=clock)
         closers.append(store.close)
     authority = Authority(settings, transport, clock=clock, key_cache_clock=key_cache_clock)
     graph = GraphClient(settings, transport, clock=clock)
     signin = SignIn(settings, store, authority, graph, clock=clock)
-    app = AadWebApp(settings, signin, close=closers)
+    app = AadWebApp(settings, signin, close=closers, transcript=transcript)
     hops = settings.trusted_proxy_hops
     if hops > 0:
         # Werkzeug's ProxyFix with explicit trust counts; without it X-Forwarded-* are ignored.

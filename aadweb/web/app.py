@@ -30,14 +30,18 @@ from aadweb.errors import AadWebError, ReauthenticationRequired, SessionStoreErr
 from aadweb.sessions import SessionRecord, SessionStore
 from aadweb.settings import Settings
 from aadweb.signin import SignIn
-from aadweb.web import pages
+from aadweb.web import pages, wireview
 from aadweb.web.cookies import new_id, session_cookies
 from aadweb.web.headers import SecurityHeaders
 from aadweb.web.limits import LimitedRequest, check_request_line, read_form, safe_return_path, sign_in_hints
 from aadweb.web.refusals import describe, http_problem, unexpected_problem
+from aadweb.web.wiretap import WireTap
+from aadweb.wire.transcript import Transcript, current_flow, tail_flow
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+    from aadweb.protocol.idtoken import Verdict
 
 __all__ = ["AadWebApp", "AppRequest"]
 
@@ -47,9 +51,15 @@ _CACHEABLE: Final = frozenset({"stylesheet"})
 
 
 class AppRequest(LimitedRequest):
-    """A request with aadweb's limits; ``endpoint`` is set once the URL matched."""
+    """A request with aadweb's limits; ``endpoint`` is set once the URL matched.
+
+    ``verdicts`` (a finished sign-in's id_token checks) and ``refused`` (the error a refusal
+    answered) are kept for the wire transcript.
+    """
 
     endpoint: str | None = None
+    verdicts: tuple[Verdict, ...] = ()
+    refused: AadWebError | None = None
 
 
 def _load_stylesheet() -> bytes:
@@ -63,7 +73,8 @@ _SIDE_EFFECTS = frozenset({"login", "callback", "graphcall"})
 class AadWebApp:
     """The aadweb WSGI application. Build it with :func:`aadweb.web.create_app`."""
 
-    def __init__(self, settings: Settings, signin: SignIn, *, close: Iterable[Callable[[], None]] = ()) -> None:
+    def __init__(self, settings: Settings, signin: SignIn, *, close: Iterable[Callable[[], None]] = (),
+                 transcript: Transcript | None = None) -> None:
         if settings.secret_key is None:
             raise ValueError("AadWebApp needs settings.secret_key")  # create_app checks first
         self.settings = settings
@@ -78,6 +89,9 @@ class AadWebApp:
         self.stylesheet = _load_stylesheet()
         self.css_version = hashlib.sha256(self.stylesheet).hexdigest()[:12]
         self._closers = tuple(close)
+        #: Records the sign-in legs when AADWEB_WIRE_LOG is set (create_app checks the settings).
+        self.wiretap = None if transcript is None else WireTap(transcript, origin=self.origin)
+        self.wire_view = settings.wire_view and settings.wire_log is not None
         self.url_map = Map(
             [
                 Rule("/", endpoint="index", methods=["GET"]),
@@ -89,6 +103,7 @@ class AadWebApp:
                 Rule("/logout", endpoint="logout", methods=["POST"]),
                 Rule("/healthz", endpoint="healthz", methods=["GET"]),
                 Rule(pages.STYLESHEET_PATH, endpoint="stylesheet", methods=["GET"]),
+                *([Rule(wireview.WIRE_PATH, endpoint="wireview", methods=["GET"])] if self.wire_view else []),
             ],
             strict_slashes=True,
             merge_slashes=False,  # no Werkzeug-made redirects: they would be built from Host
@@ -101,9 +116,14 @@ class AadWebApp:
 
     def wsgi_app(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         request = AppRequest(environ)
+        tap = self.wiretap
+        response = self._respond(request) if tap is None else tap.around(request, self._respond)
+        return response(environ, start_response)
+
+    def _respond(self, request: AppRequest) -> Response:
         response = self.dispatch_request(request)
         self.security.apply(response, cacheable=request.endpoint in _CACHEABLE and response.status_code == 200)
-        return response(environ, start_response)
+        return response
 
     def dispatch_request(self, request: AppRequest) -> Response:
         try:
@@ -151,6 +171,7 @@ class AadWebApp:
 
     def _refusal(self, request: AppRequest, exc: AadWebError) -> Response:
         # str(exc) is safe by construction (aadweb.errors); never the query, form or cookies.
+        request.refused = exc
         log.warning("refused %s: %s: %s", request.endpoint or "-", type(exc).__name__, exc)
         return self._problem(request, describe(exc))
 
@@ -164,7 +185,10 @@ class AadWebApp:
 
     def _session(self, request: AppRequest) -> SessionRecord | None:
         session_id = self.session_cookie.read(request)
-        return self.signin.session(session_id) if session_id else None
+        session = self.signin.session(session_id) if session_id else None
+        if session is not None and self.wiretap is not None:
+            current_flow.set(session.flow_id)  # the later legs of this sign-in share its flow
+        return session
 
     def app_root_url(self, request: AppRequest) -> str:
         """The absolute URL of the app's home page (the post-logout redirect)."""
@@ -178,7 +202,8 @@ class AadWebApp:
             return self._to(request, "/login")
         claims = session.claims
         name = claims.get("name") or claims.get("upn") or "you"
-        return self._page(request, pages.home_page, name=str(name), tenant=str(claims.get("tid", "")))
+        return self._page(request, pages.home_page, name=str(name), tenant=str(claims.get("tid", "")),
+                          wire_view=self.wire_view)
 
     def on_login(self, request: AppRequest) -> Response:
         browser_id = self.browser_cookie.read(request)
@@ -205,6 +230,7 @@ class AadWebApp:
         done = self.signin.complete(
             browser_id=self.browser_cookie.read(request) or "", params=request.args.to_dict(flat=False)
         )
+        request.verdicts = done.verdicts
         previous = self.session_cookie.read(request)
         if previous and previous != done.session.session_id:
             self.store.delete_session(previous)  # one session per browser: the new one replaces it
@@ -276,6 +302,14 @@ class AadWebApp:
 
     def on_stylesheet(self, request: AppRequest) -> Response:
         return Response(self.stylesheet, mimetype="text/css")
+
+    def on_wireview(self, request: AppRequest) -> Response:
+        """The signed-in browser's last sign-in as a sequence diagram (AADWEB_WIRE_VIEW=1 only)."""
+        session = self._session(request)
+        if session is None or self.settings.wire_log is None:
+            return self._to(request, "/login?next=" + wireview.WIRE_PATH)
+        records = tail_flow(self.settings.wire_log, session.flow_id)
+        return self._page(request, wireview.wire_page, flow=session.flow_id, records=records)
 
     # --- lifecycle ----------------------------------------------------------------------
 

@@ -54,13 +54,15 @@ def document(*, root: str, title: str, main: str, css_version: str = "") -> str:
     )
 
 
-def home_page(*, root: str, name: str, tenant: str, css_version: str = "") -> str:
+def home_page(*, root: str, name: str, tenant: str, css_version: str = "", wire_view: bool = False) -> str:
     tenant_line = f"<p>Organisation (tenant): <code>{e(tenant)}</code></p>" if tenant else ""
+    # The transcript page (AADWEB_WIRE_VIEW=1, demo/loopback only) is linked only when served.
+    wire_link = f'<li><a href="{e(root)}/_aadweb/wire">What went over the wire</a></li>' if wire_view else ""
     main = (
         f"<h1>Hello, {e(name)}</h1>\n<p>You are signed in.</p>\n{tenant_line}\n"
         '<ul class="actions">'
         f'<li><a class="button" href="{e(root)}/graphcall">Call Microsoft Graph</a></li>'
-        f'<li><a href="{e(root)}/logout">Sign out</a></li></ul>'
+        f'{wire_link}<li><a href="{e(root)}/logout">Sign out</a></li></ul>'
     )
     return document(root=root, title="Signed in", main=main, css_version=css_version)
 

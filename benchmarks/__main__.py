@@ -16,7 +16,15 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from benchmarks import bench_graphcall, bench_idtoken, bench_jwks_burst, bench_memory, bench_page, bench_signin
+from benchmarks import (
+    bench_graphcall,
+    bench_idtoken,
+    bench_jwks_burst,
+    bench_memory,
+    bench_page,
+    bench_signin,
+    bench_wirelog,
+)
 
 BENCHMARKS: dict[str, Callable[..., dict[str, Any]]] = {
     "idtoken": bench_idtoken.run,
@@ -25,6 +33,7 @@ BENCHMARKS: dict[str, Callable[..., dict[str, Any]]] = {
     "signin": bench_signin.run,
     "memory": bench_memory.run,
     "jwks_burst": bench_jwks_burst.run,
+    "wirelog": bench_wirelog.run,
 }
 
 

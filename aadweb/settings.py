@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from aadweb._secret import Secret
 from aadweb.errors import ConfigurationError
 
-__all__ = ["CLOUDS", "ClientCertificate", "Cloud", "Settings", "is_loopback_host"]
+__all__ = ["CLOUDS", "ClientCertificate", "Cloud", "Settings", "is_loopback_host", "redact_url"]
 
 GUID_RE: Final = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 DOMAIN_RE: Final = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$")
@@ -104,6 +104,20 @@ class ClientCertificate:
         return cls(path=path, private_key=key, x5t=x5t, not_after=cert.not_valid_after_utc.timestamp())
 
 
+def redact_url(url: str) -> str:
+    """``url`` with the password of its ``user:password@`` part replaced by ``***``, for messages
+    and reprs (e.g. a Redis password in ``AADWEB_SESSION_STORE``). Works on malformed URLs too."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    authority, slash, path = rest.partition("/")
+    userinfo, at, host = authority.rpartition("@")
+    if not at or ":" not in userinfo:
+        return url
+    user = userinfo.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}{slash}{path}"
+
+
 def is_loopback_host(host: str) -> bool:
     """True for ``localhost``, 127.0.0.0/8 and ::1: the only hosts allowed over plain http."""
     host = host.strip("[]").lower()
@@ -141,6 +155,14 @@ class Settings:
     app_signing_keys: bool = False
     proxy: str | None = None
     require_secret_key: bool = True
+
+    def __repr__(self) -> str:
+        """Every field, as the dataclass would show it, but the store URL without its password."""
+        def show(name: str) -> str:
+            value = getattr(self, name)
+            return repr(redact_url(value) if name == "session_store" else value)
+
+        return f"Settings({', '.join(f'{f.name}={show(f.name)}' for f in fields(self) if f.repr)})"
 
     def __post_init__(self) -> None:
         cloud = CLOUDS.get(self.cloud)
@@ -404,9 +426,9 @@ def _url_problems(name: str, url: str, *, allow_path: bool, allow_http: bool = F
         host = parts.hostname or ""
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError:
-        return [f"{name} {url!r} is not a valid URL."]
+        return [f"{name} {redact_url(url)!r} is not a valid URL."]
     if parts.scheme not in ("https", "http") or not host:
-        return [f"{name} must be an absolute https:// URL, not {url!r}."]
+        return [f"{name} must be an absolute https:// URL, not {redact_url(url)!r}."]
     if parts.scheme == "http" and not (allow_http or is_loopback_host(host)):
         return [f"{name} must use https:// (plain http is allowed only for localhost / 127.0.0.1 / ::1)."]
     if parts.fragment or (parts.query and name != "AADWEB_GRAPH_URL"):

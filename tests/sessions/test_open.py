@@ -72,3 +72,32 @@ def test_bad_urls_are_configuration_errors(url: str) -> None:
 def test_an_empty_secret_key_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         open_store(f"sqlite:///{tmp_path}/k.db", secret_key="")
+
+
+# --- the Redis password in AADWEB_SESSION_STORE never reaches a repr or a message ------------
+
+_SETTINGS = {
+    "AADWEB_TENANT": "contoso.example",
+    "AADWEB_CLIENT_ID": "11111111-2222-3333-4444-555555555555",
+    "AADWEB_CLIENT_SECRET": "client-secret",
+    "AADWEB_SECRET_KEY": KEY,
+}
+
+
+def test_settings_repr_hides_the_redis_password() -> None:
+    from aadweb.settings import Settings
+
+    settings = Settings.from_mapping({**_SETTINGS, "AADWEB_SESSION_STORE": "rediss://ops:PW-SENTINEL@cache.example:6380/2"})
+    assert settings.session_store.endswith("PW-SENTINEL@cache.example:6380/2")  # the value itself is kept
+    shown = repr(settings)
+    assert "PW-SENTINEL" not in shown
+    assert "rediss://ops:" in shown and "@cache.example:6380/2" in shown
+
+
+@pytest.mark.parametrize("proxy", ["socks5://ops:PW-SENTINEL@proxy.example:1080", "http://ops:PW-SENTINEL@proxy:99999"])
+def test_a_refused_url_is_named_without_its_password(proxy: str) -> None:
+    from aadweb.settings import Settings
+
+    with pytest.raises(ConfigurationError) as caught:
+        Settings.from_mapping({**_SETTINGS, "AADWEB_PROXY": proxy})
+    assert "AADWEB_PROXY" in str(caught.value) and "PW-SENTINEL" not in str(caught.value)

@@ -185,6 +185,23 @@ def test_settings_summary_names_every_setting_and_shows_no_secret() -> None:
     assert len(lines) == len(Settings.__dataclass_fields__) - 1
 
 
+def test_check_config_does_not_print_the_redis_password(
+    aadweb_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    aadweb_env.setenv("AADWEB_TENANT", DEMO_TENANT_ID)
+    aadweb_env.setenv("AADWEB_CLIENT_ID", DEMO_CLIENT_ID)
+    aadweb_env.setenv("AADWEB_CLIENT_SECRET", DEMO_CLIENT_SECRET)
+    aadweb_env.setenv("AADWEB_SECRET_KEY", SECRET_KEY)
+    aadweb_env.setenv("AADWEB_SESSION_STORE", "redis://app:hunter2%40pw@redis.example:6380/3")
+
+    assert main(["check-config"]) == 0
+
+    out = capsys.readouterr().out
+    store_line = next(line for line in out.splitlines() if "AADWEB_SESSION_STORE" in line)
+    assert "hunter2" not in out
+    assert "redis.example:6380/3" in store_line
+
+
 # --- serve refuses a bad configuration ------------------------------------------------------------
 
 

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import requests
 
 from aadweb.emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID, Emulator
 from tests.appserver import allow_redirect_uri
@@ -56,21 +57,22 @@ def gunicorn(emulator_url: str, db: Path | str, port: int, *, redirect_port: int
     }
     cmd = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}", "--access-logfile", "-",
            "--access-logformat", ACCESS_LOG_FORMAT, "--graceful-timeout", "2", *args, "aadweb.wsgi:app"]
+    url = f"http://127.0.0.1:{port}"
     with log.open("ab") as out:
         proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
         while True:
             if proc.poll() is not None:
                 raise AssertionError(f"gunicorn exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            try:  # ready when *our* app answers: /healthz's JSON, not just any listener
+                if "version" in requests.get(f"{url}/healthz", timeout=2).json():
                     break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise AssertionError("gunicorn did not start within 30 s") from None
-                time.sleep(0.1)
+            except (requests.RequestException, ValueError):
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError("gunicorn did not start within 30 s")
+            time.sleep(0.1)
         yield url
     finally:
         stop(proc)
@@ -112,23 +114,57 @@ def test_sign_in_and_graphcall_under_gunicorn_with_two_workers(emulator: Emulato
     assert "code=" not in text and "state=" not in text  # no query strings in the access log
 
 
-def test_sign_ins_cross_workers_with_the_sqlite_store(emulator: Emulator, emulator_url: str, tmp_path: Path) -> None:
-    """Many sign-ins on fresh connections: legs land on both workers, and every sign-in works."""
+def test_a_sign_in_crosses_workers_with_the_sqlite_store(emulator: Emulator, emulator_url: str,
+                                                        tmp_path: Path) -> None:
+    """Deterministic: with worker A held by a slow request, /login lands on worker B; with B then
+    held too, the callback waits for A. The access log's pids prove the sign-in crossed."""
+    import threading
+
+    from aadweb.emulator import Fault
+
     port, log = free_port(), tmp_path / "gunicorn.log"
     allow_redirect_uri(emulator, f"http://127.0.0.1:{port}/getAToken")
     with gunicorn(emulator_url, tmp_path / "sessions.db", port, log=log) as url:
-        for _ in range(12):
-            browser = Browser()
-            browser.http.headers["Connection"] = "close"  # a new connection per leg: any worker may take it
-            home = browser.sign_in(url)
-            assert home.status_code == 200 and "Adele Vance" in home.text
+        holder = Browser()
+        assert holder.sign_in(url).status_code == 200  # a session whose /graphcall we can slow down
+        emulator.faults.add(Fault(kind="delay", endpoint="graph", seconds=3, times=2))
+
+        def hold_a_worker() -> None:
+            fresh = Browser()
+            fresh.http.cookies.update(holder.http.cookies)
+            fresh.http.headers["Connection"] = "close"
+            fresh.get(f"{url}/graphcall")
+
+        first = threading.Thread(target=hold_a_worker)
+        first.start()  # worker A: busy for 3 s
+        time.sleep(0.5)
+        browser = Browser()
+        browser.http.headers["Connection"] = "close"
+        page = browser.get(f"{url}/login")  # only worker B is free: /login lands there
+        second = threading.Thread(target=hold_a_worker)
+        second.start()  # worker B: busy for 3 s, until after A is free again
+        time.sleep(0.5)
+        home = _finish(browser, page)  # the callback legs wait for worker A
+        first.join(timeout=15)
+        second.join(timeout=15)
+        assert home.status_code == 200 and "Adele Vance" in home.text
     lines = access_lines(log)
-    assert len({pid for pid, *_ in lines}) == 2, "both workers served requests"
-    # A sign-in crossed workers when its /login and its closing GET /getAToken had different pids.
-    logins = [pid for pid, method, path, _ in lines if path == "/login"]
-    finishes = [pid for pid, method, path, _ in lines if method == "GET" and path == "/getAToken"]
-    assert len(logins) == len(finishes) == 12
-    assert any(a != b for a, b in zip(logins, finishes, strict=True)), "no sign-in crossed workers"
+    login_pid = [pid for pid, _, path, _ in lines if path == "/login"][-1]
+    finish_pid = [pid for pid, method, path, _ in lines if method == "GET" and path == "/getAToken"][-1]
+    assert login_pid != finish_pid, "the sign-in did not cross workers"
+
+
+def _finish(browser: Browser, page: requests.Response) -> requests.Response:
+    """Complete a sign-in from the emulator's sign-in page: pick Adele, post the form_post."""
+    from tests.browserless import parse_form_post
+
+    action, fields = parse_form_post(page.text)
+    signed = requests.post(requests.compat.urljoin(page.url, action),
+                           data={**fields, "user": "adele.vance@contoso.example"}, allow_redirects=False, timeout=15)
+    target, callback = parse_form_post(signed.text)
+    posted = requests.post(target, data=callback, allow_redirects=False, timeout=15)  # cross-site: no cookie
+    assert posted.status_code == 303, posted.status_code
+    return browser.get(requests.compat.urljoin(target, posted.headers["Location"]))
 
 
 def test_a_sign_in_started_on_one_instance_finishes_on_another(emulator: Emulator, emulator_url: str,

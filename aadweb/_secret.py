@@ -55,7 +55,8 @@ class Secret:
         return hmac.compare_digest(self._value.encode(), other._value.encode())
 
     def __hash__(self) -> int:
-        return hash((self._kind, self._value))
+        # Only the value, as in __eq__: equal secrets must hash alike whatever their kind.
+        return hash(self._value)
 
     def __len__(self) -> int:
         return len(self._value)

@@ -234,8 +234,10 @@ def test_back_channel_accepts_unsigned_token_only_on_a_secure_channel() -> None:
     result = validate_back_channel(Secret("id_token", unsigned()), channel_is_secure=True, **kw)
     assert result.claims.tid == TENANT
     assert any(v.check == "signature" and "unsigned" in v.reference for v in result.verdicts)
-    with pytest.raises(TokenValidationError):
+    with pytest.raises(MalformedToken) as info:
         validate_back_channel(Secret("id_token", unsigned()), channel_is_secure=False, **kw)
+    refused = info.value.verdicts[-1]
+    assert refused.check == "signature" and not refused.passed and "insecure" in refused.detail
 
 
 def test_back_channel_checks_claims_of_an_unsigned_token() -> None:

@@ -23,11 +23,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 from urllib.parse import unquote_plus, urlsplit
 
+from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from aadweb.errors import ConfigurationError
 from aadweb.settings import Settings, is_loopback_host
-from aadweb.web.limits import MAX_QUERY
+from aadweb.web.limits import check_request_line
 from aadweb.wire.transcript import Transcript, current_flow, flow_id_for
 
 if TYPE_CHECKING:
@@ -115,7 +116,11 @@ class WireTap:
     def _callback_flow(request: AppRequest) -> str | None:
         if request.method != "GET" or request.path != _CALLBACK_PATH:
             return None
-        if len(request.environ.get("QUERY_STRING", "")) > MAX_QUERY:
+        try:
+            # Before dispatch: a query the app will refuse (too long, not UTF-8: request.args
+            # would raise) has no flow, and the refusal stays the app's to answer.
+            check_request_line(request)
+        except HTTPException:
             return None
         return _state_flow(request.args.get("state"))
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import http.client
 import socket
 from collections.abc import Callable
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from aadweb.emulator import Emulator, Fault
 from tests.web.browser import Browser
@@ -167,6 +169,20 @@ def test_badly_encoded_query_strings_are_400(served: Served, url: str) -> None:
     finally:
         conn.close()
     assert status == 400 and "could not be understood" in text
+
+
+@pytest.mark.parametrize("wire", [False, True])
+def test_raw_non_utf8_query_bytes_are_400_with_or_without_the_wire_transcript(
+    serve: Callable[..., Served], tmp_path: Path, wire: bool
+) -> None:
+    # gunicorn passes the request target's raw bytes (PEP 3333: decoded as latin-1), so an
+    # invalid UTF-8 byte reaches QUERY_STRING as it was sent; Werkzeug's own server re-encodes it.
+    served = serve(wire_log=str(tmp_path / "wire.jsonl") if wire else None)
+    environ = EnvironBuilder(path="/getAToken").get_environ()
+    environ["QUERY_STRING"] = "state=\xff&code=x"
+    app_iter, status, _ = run_wsgi_app(served.app, environ, buffered=True)
+    assert status.startswith("400"), status
+    _no_traceback(b"".join(app_iter).decode())
 
 
 def test_a_badly_encoded_form_body_is_400(served: Served) -> None:

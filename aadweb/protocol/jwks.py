@@ -2,7 +2,7 @@
 
 Azure AD publishes its keys at the metadata's ``jwks_uri`` (``{host}/{tenant}/discovery/keys``;
 apps with their own signing keys add ``?appid={client_id}``). Only RSA keys meant for
-signatures are kept: a key with ``use`` other than ``sig``, an ``alg`` other than RS256, or a
+signatures are kept: a key without ``use: sig``, an ``alg`` other than RS256, or a
 modulus under 2048 bits is ignored, as is a key that does not parse. Keys are chosen by
 ``kid``, then by ``x5t`` (Azure sets both to the certificate thumbprint).
 """
@@ -76,8 +76,9 @@ def build_jwks_request(jwks_uri: str, *, app_id: str | None = None) -> HttpReque
 def _signing_key(jwk: Any) -> SigningKey | None:
     if not isinstance(jwk, dict) or jwk.get("kty") != "RSA":
         return None
-    # RFC 7517 4.2: "use" other than "sig" is not for signatures; RFC 7517 4.4 likewise "alg".
-    if jwk.get("use", "sig") != "sig" or jwk.get("alg", "RS256") != "RS256":
+    # RFC 7517 4.2 / DESIGN.md: only keys published for signatures ("use": "sig", as Azure AD
+    # always marks them); RFC 7517 4.4: an "alg", if present, must be ours.
+    if jwk.get("use") != "sig" or jwk.get("alg", "RS256") != "RS256":
         return None
     kid, x5t = jwk.get("kid"), jwk.get("x5t")
     if not isinstance(kid, str | None) or not isinstance(x5t, str | None) or not (kid or x5t):

@@ -31,6 +31,7 @@ def test_parse_jwks_ignores_enc_keys_other_algs_small_keys_and_garbage() -> None
     ec_key = json.loads(ECAlgorithm.to_jwk(ec.generate_private_key(ec.SECP256R1()).public_key()))
     extra = [
         s.jwk(kid="enc", use="enc"),
+        {k: v for k, v in s.jwk(kid="no-use").items() if k != "use"},
         s.jwk(kid="rs512", alg="RS512"),
         {**small, "kid": "small", "use": "sig"},
         {**ec_key, "kid": "ec", "use": "sig"},

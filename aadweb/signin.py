@@ -166,10 +166,12 @@ class SignIn:
         if answer.id_token is not None:
             validated = self.authority.validate_front_channel(answer.id_token, nonce=nonce, code=answer.code)
             tokens = self.authority.redeem_code(answer.code, code_verifier=pending.code_verifier)
-            verdicts = validated.verdicts
-            if tokens.id_token is not None:
-                # OIDC Core 3.3.3.6: the token endpoint's id_token names the same user and client.
-                verdicts += (match_back_channel(tokens.id_token, validated.claims),)
+            if tokens.id_token is None:
+                # DESIGN step 5: the token response's id_token must name the validated user; Azure
+                # AD always returns one for scope=openid, so its absence is a broken answer.
+                raise InvalidResponse("the token endpoint returned no id_token (was scope=openid dropped?)")
+            # OIDC Core 3.3.3.6: the token endpoint's id_token names the same user and client.
+            verdicts = (*validated.verdicts, match_back_channel(tokens.id_token, validated.claims))
         else:
             tokens = self.authority.redeem_code(answer.code, code_verifier=pending.code_verifier)
             if tokens.id_token is None:

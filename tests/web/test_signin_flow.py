@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
-from aadweb.emulator import DEMO_TENANT_ID, Emulator
+from aadweb.emulator import DEMO_TENANT_ID, Emulator, Fault
 from tests.web.browser import Cookie
 from tests.web.conftest import Served
 
@@ -209,3 +209,11 @@ def test_no_browser_cookie_at_the_callback(served: Served, emulator: Emulator) -
     resp = browser.get(posted.headers["Location"])
     assert resp.status_code == 400 and "Sign in again" in resp.text
     assert served.store.counts()["sessions"] == 0 and emulator.count("POST", "/oauth2/token") == 0
+
+
+def test_hybrid_sign_in_without_a_token_endpoint_id_token_is_refused(served: Served, emulator: Emulator) -> None:
+    """DESIGN step 5: the token response's id_token must name the validated user; none is a broken answer."""
+    emulator.faults.add(Fault(kind="drop_field", endpoint="token", field="id_token", times=1))
+    resp = served.browser().sign_in()
+    assert resp.status_code == 502
+    assert served.store.counts()["sessions"] == 0 and emulator.count("GET", "/v1.0/me") == 0

@@ -171,6 +171,11 @@ def _fail(exc: TokenValidationError, check: str, order: _Order) -> TokenValidati
     return exc
 
 
+def _utf8(text: str) -> bytes:
+    # JSON can carry a lone surrogate ("\ud800"); it must compare unequal, never raise.
+    return text.encode("utf-8", "surrogatepass")
+
+
 def c_hash_of(code: str) -> str:
     """OIDC Core 3.3.2.11: base64url of the left half of SHA-256 of the code's ASCII octets."""
     return b64url_encode(hashlib.sha256(code.encode("ascii", "strict")).digest()[:16])
@@ -190,7 +195,7 @@ def validate_front_channel(
     claims = _check_claims(jws.payload, expected, order)
     # OIDC Core 3.3.2.11: c_hash is REQUIRED in the hybrid flow and must match the code.
     c_hash = jws.payload.get("c_hash")
-    if not isinstance(c_hash, str) or not hmac.compare_digest(c_hash.encode(), c_hash_of(code.reveal()).encode()):
+    if not isinstance(c_hash, str) or not hmac.compare_digest(_utf8(c_hash), c_hash_of(code.reveal()).encode()):
         raise _fail(CodeHashMismatch("c_hash is missing or does not match the code"), "c_hash", order)
     return ValidatedIdToken(claims=claims, header=jws.header, verdicts=_PASSED[order])
 
@@ -329,7 +334,7 @@ def _check_claims(payload: Mapping[str, Any], expected: IdTokenExpectations, ord
 
     # OIDC Core 3.1.3.7 (11): the nonce MUST be present and equal the one sent.
     nonce = get("nonce")
-    if type(nonce) is not str or not hmac.compare_digest(nonce.encode(), expected.nonce.reveal().encode()):
+    if type(nonce) is not str or not hmac.compare_digest(_utf8(nonce), _utf8(expected.nonce.reveal())):
         raise _fail(NonceMismatch("the token's nonce is missing or wrong"), "nonce", order)
 
     display = {k: v for k in _DISPLAY_CLAIMS if type(v := get(k)) is str}

@@ -270,3 +270,11 @@ def test_errors_never_contain_the_token_or_the_nonce() -> None:
         front(token)
     text = str(info.value) + repr(info.value.verdicts)
     assert token not in text and "other-nonce-value" not in text and "n-0S6_WzA2Mj" not in text
+
+
+@pytest.mark.parametrize("claim", ["nonce", "c_hash"])
+def test_a_lone_surrogate_in_nonce_or_c_hash_is_a_mismatch_not_a_crash(claim: str) -> None:
+    s, _, _ = signers()
+    payload = json.dumps(claims(**{claim: "PLACEHOLDER"})).replace("PLACEHOLDER", "\\ud800").encode()
+    with pytest.raises(NonceMismatch if claim == "nonce" else CodeHashMismatch):
+        front(encode(s, header(s), payload))

@@ -17,10 +17,9 @@ import re
 import time
 import uuid
 from collections.abc import Callable
-from urllib.parse import urlsplit
 
 from aadweb._secret import Secret
-from aadweb.errors import ConfigurationError, InvalidResponse, KeyNotFound
+from aadweb.errors import ConfigurationError, InvalidResponse, KeyNotFound, TokenValidationError
 from aadweb.protocol.authorize import AuthorizeParams, build_authorize_url
 from aadweb.protocol.idtoken import (
     AllowedTenants,
@@ -31,8 +30,9 @@ from aadweb.protocol.idtoken import (
     validate_front_channel,
 )
 from aadweb.protocol.jwks import KeySet, build_jwks_request, parse_jwks
+from aadweb.protocol.jws import peek_header
 from aadweb.protocol.logout import build_logout_url
-from aadweb.protocol.metadata import AuthorityMetadata, build_metadata_request, parse_metadata
+from aadweb.protocol.metadata import AuthorityMetadata, build_metadata_request, is_secure_url, parse_metadata
 from aadweb.protocol.token import (
     ClientAssertionCredential,
     ClientCredential,
@@ -43,7 +43,7 @@ from aadweb.protocol.token import (
     parse_token_response,
     token_endpoint_url,
 )
-from aadweb.settings import Settings, is_loopback_host
+from aadweb.settings import Settings
 from aadweb.wire import KeyCache, Transport
 
 __all__ = ["Authority"]
@@ -69,6 +69,8 @@ class Authority:
         self.new_id = new_id
         self.authority_url = settings.tenant_url
         self.token_endpoint = token_endpoint_url(self.authority_url)
+        #: OIDC Core 3.1.3.7 (6): an unsigned id_token is acceptable only over TLS (or loopback).
+        self.token_channel_is_secure = is_secure_url(self.token_endpoint)
         self.credential = _credential(settings)
         self._metadata: KeyCache[AuthorityMetadata] = KeyCache(self._fetch_metadata, clock=key_cache_clock)
         self._keys: KeyCache[KeySet] = KeyCache(self._fetch_keys, clock=key_cache_clock)
@@ -153,7 +155,7 @@ class Authority:
     def validate_back_channel(self, id_token: Secret, *, nonce: Secret) -> ValidatedIdToken:
         """The code flow's id_token from the token endpoint (unsigned allowed over TLS/loopback)."""
         expected = self.expectations(nonce)
-        secure = _is_secure_channel(self.token_endpoint)
+        secure = self.token_channel_is_secure
         try:
             return validate_back_channel(id_token, keys=self._keys_if_signed(id_token), expected=expected,
                                          channel_is_secure=secure)
@@ -165,9 +167,11 @@ class Authority:
 
     def _keys_if_signed(self, id_token: Secret) -> KeySet:
         # An unsigned token needs no keys: don't make the sign-in depend on the JWKS then.
-        if id_token.reveal().endswith("."):
-            return KeySet(keys=())
-        return self.keys()
+        try:
+            unsigned = peek_header(id_token.reveal()).get("alg") == "none"
+        except TokenValidationError:
+            unsigned = False  # malformed: validation below refuses it with its verdict
+        return KeySet(keys=()) if unsigned else self.keys()
 
     def redeem_code(self, code: Secret, *, code_verifier: Secret) -> TokenResponse:
         """RFC 6749 4.1.3: exchange the code (with the PKCE verifier) for tokens."""
@@ -202,7 +206,3 @@ def _credential(settings: Settings) -> ClientCredential:
         return ClientSecretPost(secret=settings.client_secret)
     raise ConfigurationError(["A client credential is required: AADWEB_CLIENT_SECRET or AADWEB_CLIENT_CERTIFICATE."])
 
-
-def _is_secure_channel(url: str) -> bool:
-    parts = urlsplit(url)
-    return parts.scheme == "https" or (parts.scheme == "http" and is_loopback_host(parts.hostname or ""))

@@ -30,12 +30,10 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from types import FrameType
 from typing import TYPE_CHECKING, Final, TextIO
-from urllib.parse import unquote, urlsplit, urlunsplit
 
 from aadweb._devserver import DevServer
-from aadweb._secret import fingerprint
 from aadweb.errors import AadWebError, ConfigurationError
-from aadweb.settings import ClientCertificate, Settings
+from aadweb.settings import ClientCertificate, Settings, redact_url
 
 if TYPE_CHECKING:
     from aadweb.emulator import Emulator
@@ -48,7 +46,6 @@ __all__ = [
     "print_problems",
     "register_demo_redirect",
     "settings_summary",
-    "shown_store",
 ]
 
 #: The only AADWEB_* variables ``aadweb demo`` reads; every other one is ignored on purpose,
@@ -69,21 +66,6 @@ def print_problems(problems: Sequence[str], *, out: TextIO, heading: str = "conf
     out.flush()
 
 
-def shown_store(url: str) -> str:
-    """The session store URL for people: a redis password becomes its fingerprint (the same
-    one the store's own messages use), so the URL can be printed."""
-    try:
-        parts = urlsplit(url)
-        password = parts.password
-    except ValueError:
-        return "(not shown: not a valid URL)"
-    if password is None:
-        return url
-    secret = fingerprint("redis password", unquote(password))
-    netloc = f"{parts.username or ''}:{secret}@{parts.netloc.rpartition('@')[2]}"
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
 def settings_summary(settings: Settings) -> list[str]:
     """``name: value`` lines for every setting; secrets appear only as fingerprints."""
     lines: list[str] = []
@@ -98,7 +80,7 @@ def settings_summary(settings: Settings) -> list[str]:
         elif isinstance(value, tuple):
             shown = ", ".join(value) if value else "(none)"
         elif f.name == "session_store":
-            shown = shown_store(value)  # a redis URL may carry a password
+            shown = redact_url(value)  # a redis URL may carry a password
         else:
             shown = str(value)  # a Secret's str() is its fingerprint
         lines.append(f"AADWEB_{f.name.upper()}: {shown}")
@@ -281,7 +263,7 @@ def _demo_banner(out: TextIO, *, app_url: str, emulator_url: str, users: Sequenc
     width = max((len(upn) for upn, _ in users), default=0)
     for upn, name in users:
         print(f"    {upn.ljust(width)}  {name}", file=out)
-    print(f"  Sessions: {shown_store(settings.session_store)}   response type: {settings.response_type}", file=out)
+    print(f"  Sessions: {redact_url(settings.session_store)}   response type: {settings.response_type}", file=out)
     if settings.wire_view and settings.wire_log:
         print(f"  What went over the wire: {app_url}/_aadweb/wire once signed in, or `aadweb wire "
               f"{settings.wire_log}` (removed when the demo stops unless AADWEB_WIRE_LOG names a file)", file=out)
@@ -329,7 +311,7 @@ def _sessions(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except SessionStoreError as exc:
         print(f"aadweb sessions: {exc}", file=err)
         return 1
-    print(f"store: {shown_store(settings.session_store)}", file=out)
+    print(f"store: {redact_url(settings.session_store)}", file=out)
     for key, value in counts.items():
         print(f"  {key}: {value}", file=out)
     if purged is not None:

@@ -116,7 +116,6 @@ _GRAPH_ME_CLEAR: Final = frozenset({"@odata.context"})
 SCHEMAS: Final = ("token", "oauth_error", "metadata", "jwks", "graph_me", "graph_error")
 
 _MAX_CLEAR: Final = 2048
-_MAX_NAME: Final = 100
 _MAX_JWT: Final = 64 * 1024
 _MAX_NAMES_LISTED: Final = 64
 _KIND: Final = re.compile(r"[A-Za-z0-9_.#@-]{1,40}")
@@ -145,7 +144,12 @@ def withheld(kind: str, value: str | bytes) -> str:
 
 
 def _name(name: str) -> str:
-    return name if len(name) <= _MAX_NAME else name[:_MAX_NAME] + "\u2026"
+    """A field, cookie or header *name* as written: in clear only when it is short and plain.
+
+    A value can be sent where a name goes (``/getAToken?<token>``, a form field or cookie with
+    no ``=``), so a name that does not look like one is fingerprinted like any value.
+    """
+    return name if _KIND.fullmatch(name) else fingerprint("field", name)
 
 
 def _clip(value: str) -> str:
@@ -251,7 +255,7 @@ class Redactor:
             redacted = self.field(name, value, where=where)
             if (name in FORM_CLEAR or (name in PERSONAL_FIELDS and self.personal)) and not _PLAIN.fullmatch(redacted):
                 redacted = quote(redacted, safe=":/")
-            shown.append(f"{name if _PLAIN.fullmatch(name) else quote(_name(name), safe='')}={redacted}")
+            shown.append(f"{_name(name)}={redacted}")
         return "&".join(shown)
 
     # --- headers --------------------------------------------------------------------------

@@ -224,3 +224,19 @@ def test_no_jwt_claim_or_header_outside_the_lists_is_shown(header: tuple[dict[st
     shown = json.dumps(Redactor().jwt(token))
     leaked = [s for s in header[1] | claims[1] if s in shown]
     assert not leaked
+
+
+def test_a_value_sent_where_a_name_goes_is_never_written_in_clear() -> None:
+    secret = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.SECRET+TOKEN/VALUE=="
+    r = Redactor()
+    shown = [
+        r.url(f"https://app.example/getAToken?{secret}", where="request"),
+        r.url(f"https://app.example/getAToken?state=x&{secret}=1", where="request"),
+        json.dumps(r.fields([(secret, ""), ("grant_type", "authorization_code")])),
+        r.header("cookie", f"{secret}=1; aadweb_session=abc"),
+        json.dumps(r.headers([(secret, "v"), ("Content-Type", "text/html")])),
+    ]
+    for text in shown:
+        assert secret not in text and "SECRET" not in text, text
+    assert "grant_type" in shown[2] and "authorization_code" in shown[2]  # plain names stay readable
+    assert "aadweb_session=" in shown[3] and "content-type" in shown[4]

@@ -16,6 +16,7 @@ import hmac
 import importlib.resources
 import json
 import logging
+import traceback
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Final
 from urllib.parse import quote, urlencode, urlsplit
@@ -148,9 +149,11 @@ class AadWebApp:
         except AadWebError as exc:
             return self._refusal(request, exc)
         except Exception as exc:
-            # The message of an unexpected exception is Python's, and secrets travel as
-            # Secret (fingerprints only); the page never shows it.
-            log.exception("unexpected %s while answering %s", type(exc).__name__, request.endpoint or "-")
+            # An unexpected bug: log where it happened, never what it says. Its message, or that
+            # of an exception it was raised from (a requests error names a URL with its query),
+            # could hold a value; the stack frames (file, line, source) cannot.
+            log.error("unexpected %s while answering %s; stack (messages withheld):\n%s", type(exc).__name__,
+                      request.endpoint or "-", "".join(traceback.format_tb(exc.__traceback__)).rstrip())
             return self._problem(request, unexpected_problem())
 
     # --- rendering ----------------------------------------------------------------------

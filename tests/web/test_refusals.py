@@ -196,7 +196,11 @@ def test_an_unexpected_error_is_a_generic_500_without_details(served: Served, ca
     browser.sign_in()
 
     def boom(session: object) -> object:
-        raise RuntimeError("internal detail 1234")
+        url = "https://login.example/t/x?code=" + "SECRET" + "CODE"  # a value, not in any source line
+        try:
+            raise ValueError(f"GET {url} failed")
+        except ValueError as cause:
+            raise RuntimeError("internal " + "detail 1234") from cause
 
     served.app.signin.graph_me = boom  # type: ignore[method-assign,assignment]
     resp = browser.get("/graphcall")
@@ -204,3 +208,6 @@ def test_an_unexpected_error_is_a_generic_500_without_details(served: Served, ca
     assert "internal detail" not in resp.text and "RuntimeError" not in resp.text
     _no_traceback(resp.text)
     assert any(r.levelname == "ERROR" and r.name == "aadweb.web" for r in caplog.records)
+    logged = caplog.text
+    assert "in boom" in logged  # where it happened ...
+    assert "SECRETCODE" not in logged and "internal detail" not in logged  # ... never what it said

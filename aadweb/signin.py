@@ -277,6 +277,8 @@ class SignIn:
 def _token_set(response: TokenResponse, resource: str, *, previous: TokenSet | None) -> TokenSet:
     # RFC 6749 6: the authority MAY issue a new refresh token; if it does not, keep the old one.
     refresh = response.refresh_token or (previous.refresh_token if previous else None)
-    id_token = response.id_token or (previous.id_token if previous else None)
+    # Keep the id_token that was validated at sign-in: a refresh's id_token is not validated
+    # (nothing uses it), so it must not replace the one that was.
+    id_token = previous.id_token if previous is not None else response.id_token
     return TokenSet(access_token=response.access_token, refresh_token=refresh, expires_on=response.expires_on,
                     resource=response.resource or resource, id_token=id_token)

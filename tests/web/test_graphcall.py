@@ -67,6 +67,8 @@ def test_an_access_token_near_expiry_is_refreshed_once(served: Served, emulator:
     after = served.store.get_session(_session_id(browser))
     assert after is not None and after.tokens is not None
     assert after.tokens.access_token != before.tokens.access_token and after.version == before.version + 1
+    # The stored id_token stays the one validated at sign-in; a refresh's is not validated.
+    assert before.tokens.id_token is not None and after.tokens.id_token == before.tokens.id_token
     emulator.clear_requests()
     assert browser.get("/graphcall").status_code == 200
     assert _refresh_grants(emulator) == 0  # the fresh token lasts an hour

@@ -116,3 +116,17 @@ def test_the_console_script_reads_standard_input(two_sign_ins: tuple[Path, set[s
                           capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 0, proc.stderr
     assert len(proc.stdout.splitlines()) == len(records(path))
+
+
+def test_har_export_survives_a_hand_edited_record(tmp_path: Path) -> None:
+    from aadweb.cli import main
+
+    log = tmp_path / "wire.jsonl"
+    record = {"v": 1, "ts": 1.0, "time": "2026-11-24T00:00:00Z", "pid": 1, "seq": 1, "flow": "f" * 16, "leg": "token",
+              "method": "POST", "url": "https://login.example/t/oauth2/token",
+              "request": {"headers": [], "body": None},
+              "response": {"status": "two hundred", "headers": [], "body": {"mime": "application/json", "size": "x"}}}
+    log.write_text(json.dumps(record) + "\n")
+    assert main(["wire", str(log), "--har", str(tmp_path / "out.har")]) == 0
+    har = json.loads((tmp_path / "out.har").read_text())
+    assert har["log"]["entries"][0]["response"]["status"] == 0

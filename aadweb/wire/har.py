@@ -147,8 +147,9 @@ def _entry(request_record: Record | None, response_record: Record | None) -> dic
     if isinstance(resp, dict):
         resp_headers = _pairs(resp.get("headers"))
         body = resp.get("body") if isinstance(resp.get("body"), dict) else None
-        status = int(resp.get("status") or 0)
-        content: dict[str, Any] = {"size": int(body.get("size") or 0) if body else 0,
+        raw_status = resp.get("status")
+        status = raw_status if isinstance(raw_status, int) else 0  # a record may be hand-edited
+        content: dict[str, Any] = {"size": body["size"] if body and isinstance(body.get("size"), int) else 0,
                                    "mimeType": str((body or {}).get("mime") or _header(resp_headers, "content-type")
                                                    or "x-unknown")}
         if body:

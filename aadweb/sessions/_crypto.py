@@ -13,8 +13,9 @@ Ciphertext format (version 1)::
   name), so a ciphertext copied to another session, another pending sign-in or another column
   fails authentication instead of decrypting.
 * The version byte lets the format change; the key id (a hash prefix of the key, not the key)
-  lets a :class:`TokenCipher` built with ``previous`` keys read what older keys wrote, so
-  ``AADWEB_SECRET_KEY`` can rotate, and lets a failure say "another key" instead of "tampered".
+  lets a :class:`TokenCipher` built with ``previous`` keys read what older keys wrote (the
+  mechanism for rotating ``AADWEB_SECRET_KEY``; no setting passes previous keys yet, so today a
+  new key signs everybody out), and lets a failure say "another key" instead of "tampered".
 
 Any failure to decrypt raises :class:`CiphertextInvalid`, whose message says only which of
 those cases it was: never the ciphertext, the plaintext or the key.

@@ -9,15 +9,23 @@ the wire layer calls :meth:`HttpRequest.revealed_form` at the moment of sending.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Final, Literal
 from urllib.parse import urlencode
 
 from aadweb._secret import Secret
 from aadweb.errors import InvalidResponse
 
-__all__ = ["FormValue", "HttpRequest", "HttpResponse", "Method"]
+__all__ = ["B64TOKEN", "HEADER_SAFE", "VSCHAR", "FormValue", "HttpRequest", "HttpResponse", "Method"]
+
+#: A header value we generate (e.g. client-request-id): 1 to 128 visible ASCII characters.
+HEADER_SAFE: Final = re.compile(r"[!-~]{1,128}")
+#: RFC 6750 2.1 b64token: what a Bearer access token may look like.
+B64TOKEN: Final = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+#: RFC 6749 Appendix A VSCHAR: visible ASCII and space.
+VSCHAR: Final = re.compile(r"[\x20-\x7e]+")
 
 Method = Literal["GET", "POST"]
 FormValue = str | Secret

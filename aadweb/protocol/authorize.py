@@ -20,7 +20,9 @@ from typing import Final
 from urllib.parse import quote, urlencode
 
 from aadweb._secret import Secret
+from aadweb.protocol._http import VSCHAR
 from aadweb.protocol.metadata import is_secure_url
+from aadweb.settings import RESPONSE_TYPES
 
 __all__ = [
     "MAX_STATE",
@@ -32,21 +34,19 @@ __all__ = [
     "response_mode_for",
 ]
 
-RESPONSE_TYPES: Final = ("code id_token", "code")
 PROMPTS: Final = frozenset({"login", "select_account", "consent", "admin_consent", "none"})
 #: The longest ``state`` this client issues or accepts back.
 MAX_STATE: Final = 512
 MAX_HINT: Final = 256
 
 # RFC 6749 Appendix A.5: state = 1*VSCHAR, VSCHAR = %x20-7E
-_VSCHAR: Final = re.compile(r"[\x20-\x7e]+")
 # RFC 7636 4.2: an S256 challenge is BASE64URL of 32 bytes: 43 characters, no padding
 _S256_CHALLENGE: Final = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
 def is_valid_state(value: str) -> bool:
     """True for 1 to :data:`MAX_STATE` printable ASCII characters (RFC 6749 Appendix A.5)."""
-    return 0 < len(value) <= MAX_STATE and _VSCHAR.fullmatch(value) is not None
+    return 0 < len(value) <= MAX_STATE and VSCHAR.fullmatch(value) is not None
 
 
 def response_mode_for(response_type: str) -> str:

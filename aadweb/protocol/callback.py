@@ -28,6 +28,7 @@ from typing import Final
 
 from aadweb._secret import Secret
 from aadweb.errors import AuthorizationError, CallbackError
+from aadweb.protocol._http import VSCHAR
 from aadweb.protocol.aadsts import (
     clean_text,
     codes_in_description,
@@ -36,6 +37,7 @@ from aadweb.protocol.aadsts import (
     trace_id_in_description,
 )
 from aadweb.protocol.authorize import MAX_STATE, is_valid_state, response_mode_for
+from aadweb.protocol.jws import MAX_TOKEN_BYTES
 
 __all__ = [
     "MAX_CODE",
@@ -48,13 +50,12 @@ __all__ = [
 
 #: Azure AD codes are about 1 KB; anything near this is not a code.
 MAX_CODE: Final = 8 * 1024
-MAX_ID_TOKEN: Final = 16 * 1024
+MAX_ID_TOKEN: Final = MAX_TOKEN_BYTES  # the same cap the id_token validator applies
 MAX_SESSION_STATE: Final = 512
 
 CallbackParams = Mapping[str, Sequence[str]]
 
 # RFC 6749 Appendix A.11: code = 1*VSCHAR
-_VSCHAR: Final = re.compile(r"[\x20-\x7e]+")
 # RFC 7515 7.1 compact serialisation: base64url segments joined by dots (checked strictly later)
 _COMPACT: Final = re.compile(r"[A-Za-z0-9_.-]+")
 
@@ -150,11 +151,11 @@ def parse_callback(params: CallbackParams, *, response_type: str) -> Authorizati
     if len(code) > MAX_CODE:
         raise CallbackError(f"the callback's code is longer than {MAX_CODE} characters")
     # RFC 6749 Appendix A.11: code = 1*VSCHAR
-    if not _VSCHAR.fullmatch(code):
+    if not VSCHAR.fullmatch(code):
         raise CallbackError("the callback's code has characters outside printable ASCII (RFC 6749 A.11)")
 
     session_state = _single(params, "session_state") or None
-    if session_state is not None and (len(session_state) > MAX_SESSION_STATE or not _VSCHAR.fullmatch(session_state)):
+    if session_state is not None and (len(session_state) > MAX_SESSION_STATE or not VSCHAR.fullmatch(session_state)):
         raise CallbackError("the callback's session_state is malformed")
 
     id_token: Secret | None = None

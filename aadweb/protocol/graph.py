@@ -24,7 +24,7 @@ from typing import Any, Final
 
 from aadweb._secret import Secret
 from aadweb.errors import GraphError, InvalidResponse
-from aadweb.protocol._http import HttpRequest, HttpResponse
+from aadweb.protocol._http import B64TOKEN, HEADER_SAFE, HttpRequest, HttpResponse
 from aadweb.protocol.aadsts import clean_text
 from aadweb.protocol.metadata import is_secure_url
 
@@ -45,8 +45,6 @@ MAX_MESSAGE: Final = 2000
 #: A Retry-After longer than this is treated as this long (the page just says "try later").
 MAX_RETRY_AFTER: Final = 3600.0
 _WHAT: Final = "Graph /me response"
-_HEADER_SAFE: Final = re.compile(r"[!-~]{1,128}")
-_B64TOKEN: Final = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 # RFC 9110 10.2.3: delay-seconds = 1*DIGIT; Graph also sends fractions ("1.5")
 _DELAY: Final = re.compile(r"[0-9]{1,12}(\.[0-9]{1,9})?")
 
@@ -57,9 +55,9 @@ def build_me_request(*, graph_url: str, access_token: Secret, client_request_id:
         raise ValueError("graph_url must be an https URL (http only on a loopback host)")
     token = access_token.reveal()
     # RFC 6750 2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
-    if not _B64TOKEN.fullmatch(token):
+    if not B64TOKEN.fullmatch(token):
         raise ValueError("the access token is not a valid bearer token (RFC 6750 2.1)")
-    if not _HEADER_SAFE.fullmatch(client_request_id):
+    if not HEADER_SAFE.fullmatch(client_request_id):
         raise ValueError("client_request_id must be 1 to 128 visible ASCII characters")
     return HttpRequest(
         method="GET",

@@ -29,9 +29,10 @@ from urllib.parse import quote_plus
 
 from aadweb._secret import Secret
 from aadweb.errors import InvalidResponse
-from aadweb.protocol._http import FormValue, HttpRequest, HttpResponse
+from aadweb.protocol._http import B64TOKEN, HEADER_SAFE, FormValue, HttpRequest, HttpResponse
 from aadweb.protocol.aadsts import error_from_response
 from aadweb.protocol.client_assertion import CLIENT_ASSERTION_TYPE, build_client_assertion
+from aadweb.protocol.jws import MAX_TOKEN_BYTES
 from aadweb.protocol.metadata import is_secure_url
 from aadweb.protocol.pkce import check_verifier
 from aadweb.settings import ClientCertificate
@@ -53,12 +54,10 @@ __all__ = [
 #: Access tokens live about an hour; a year is never a sane answer.
 MAX_EXPIRES_IN: Final = 366 * 24 * 3600
 MAX_TOKEN: Final = 64 * 1024
-MAX_ID_TOKEN: Final = 16 * 1024
+MAX_ID_TOKEN: Final = MAX_TOKEN_BYTES  # the same cap the id_token validator applies
 _WHAT: Final = "token response"
 _NUMBER: Final = re.compile(r"[0-9]{1,15}(\.[0-9]{1,9})?")
-_HEADER_SAFE: Final = re.compile(r"[!-~]{1,128}")
 # RFC 6750 2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
-_B64TOKEN: Final = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 
 
 # --- client credentials --------------------------------------------------------------------
@@ -136,7 +135,7 @@ def _token_request(
         "Content-Type": "application/x-www-form-urlencoded",
     }
     if client_request_id is not None:
-        if not _HEADER_SAFE.fullmatch(client_request_id):
+        if not HEADER_SAFE.fullmatch(client_request_id):
             raise ValueError("client_request_id must be 1 to 128 visible ASCII characters")
         headers["client-request-id"] = client_request_id
         headers["return-client-request-id"] = "true"
@@ -324,7 +323,7 @@ def parse_token_response(resp: HttpResponse, *, now: float) -> TokenResponse:
         raise InvalidResponse(f"{_WHAT}: access_token is missing (RFC 6749 5.1)")
     # RFC 6750 2.1: a Bearer token must fit the Authorization header's b64token syntax, or
     # every later Graph call would fail; refuse it here, before a session is created.
-    if not _B64TOKEN.fullmatch(access_token):
+    if not B64TOKEN.fullmatch(access_token):
         raise InvalidResponse(f"{_WHAT}: access_token is not a valid bearer token (RFC 6750 2.1)")
 
     expires_in = _number(body, "expires_in")

@@ -16,11 +16,11 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from aadweb._secret import Secret, fingerprint
+from aadweb.settings import RESPONSE_TYPES
 
 __all__ = ["RESPONSE_TYPES", "PendingSignIn", "SessionRecord", "TokenSet"]
 
 #: The two flows of DESIGN.md: hybrid (default) and the seed-compatible code flow.
-RESPONSE_TYPES: Final = frozenset({"code id_token", "code"})
 _MAX_KEY_LENGTH: Final = 512
 
 

@@ -39,7 +39,7 @@ __all__ = [
     "create_app",
 ]
 
-__version__ = "0.1.0.dev0"
+from aadweb._version import __version__
 
 
 def __getattr__(name: str) -> Any:

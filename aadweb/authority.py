@@ -1,6 +1,6 @@
 """Talking to the Azure AD v1 authority: metadata, keys, code redemption, refresh.
 
-Protocol steps (``aadweb.protocol``) sent through the wire layer (``aadweb.wire``), nothing
+Protocol steps (``aadweb.protocol``) sent through a transport (``aadweb.transport``), nothing
 else: no sessions, no web. One :class:`Authority` per process holds the keep-alive transport,
 the metadata and the tenant's keys (cached, refreshed at most once per 5 minutes on an
 unknown ``kid``, single-flight, last good keys kept when a refresh fails).
@@ -20,6 +20,7 @@ from collections.abc import Callable
 
 from aadweb._secret import Secret
 from aadweb.errors import ConfigurationError, InvalidResponse, KeyNotFound, TokenValidationError
+from aadweb.keycache import KeyCache
 from aadweb.protocol.authorize import AuthorizeParams, build_authorize_url
 from aadweb.protocol.idtoken import (
     AllowedTenants,
@@ -44,7 +45,7 @@ from aadweb.protocol.token import (
     token_endpoint_url,
 )
 from aadweb.settings import Settings
-from aadweb.wire import KeyCache, Transport
+from aadweb.transport import Transport
 
 __all__ = ["Authority"]
 

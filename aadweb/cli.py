@@ -325,10 +325,10 @@ def _sessions(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _wire(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from aadweb.wire import _render, har, transcript
+    from aadweb.transcript import har, reader, render
 
     try:
-        loaded = transcript.read_records(sys.stdin) if args.file == "-" else transcript.read_file(args.file)
+        loaded = reader.read_records(sys.stdin) if args.file == "-" else reader.read_file(args.file)
     except OSError as exc:
         print(f"aadweb wire: cannot read {args.file}: {exc.strerror or exc}", file=err)
         return 1
@@ -336,7 +336,7 @@ def _wire(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if loaded.skipped:
         print(f"aadweb wire: {loaded.skipped} lines are not transcript records; skipped", file=err)
     if args.flow:
-        flow = transcript.pick_flow(records, args.flow)
+        flow = reader.pick_flow(records, args.flow)
         if flow is None:
             flows = sorted({str(r["flow"]) for r in records if isinstance(r.get("flow"), str)})
             print(f"aadweb wire: no single flow {args.flow!r} in {args.file}; its flows: "
@@ -360,7 +360,7 @@ def _wire(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     elif not args.har:
         # Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org).
         color = out.isatty() and not os.environ.get("NO_COLOR")
-        out.write(_render.render(records, color=color))
+        out.write(render.render(records, color=color))
     out.flush()
     return 0
 

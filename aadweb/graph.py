@@ -16,7 +16,7 @@ from aadweb._secret import Secret
 from aadweb.errors import GraphError
 from aadweb.protocol.graph import GraphUser, build_me_request, parse_me_response
 from aadweb.settings import Settings
-from aadweb.wire import Transport
+from aadweb.transport import Transport
 
 __all__ = ["GraphClient"]
 

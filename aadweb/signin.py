@@ -36,6 +36,7 @@ from aadweb.errors import (
     SessionStoreError,
     StateMismatch,
 )
+from aadweb.flow import flow_id_for
 from aadweb.graph import GraphClient
 from aadweb.protocol.callback import callback_state, parse_callback
 from aadweb.protocol.graph import GraphUser
@@ -44,7 +45,6 @@ from aadweb.protocol.pkce import code_challenge_s256
 from aadweb.protocol.token import TokenResponse
 from aadweb.sessions import PENDING_TTL, PendingSignIn, SessionRecord, SessionStore, TokenSet
 from aadweb.settings import Settings
-from aadweb.wire.transcript import flow_id_for
 
 __all__ = ["REFRESH_MARGIN", "SESSION_TTL", "Completed", "SignIn"]
 

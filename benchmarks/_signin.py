@@ -146,7 +146,7 @@ def access_token(emulator_url: str, redirect_uri: str, *, user: str = USER) -> s
     from aadweb.emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID
     from aadweb.protocol.pkce import code_challenge_s256
     from aadweb.settings import Settings
-    from aadweb.wire import RequestsTransport
+    from aadweb.transport import RequestsTransport
 
     settings = Settings(tenant=DEMO_TENANT_ID, client_id=DEMO_CLIENT_ID,
                         client_secret=Secret("client_secret", DEMO_CLIENT_SECRET), authority_host=emulator_url,

@@ -42,14 +42,15 @@ from aadweb.emulator import (
     Emulator,
     EmulatorServer,
 )
+from aadweb.flow import current_flow, flow_id_for
 from aadweb.graph import GraphClient
 from aadweb.protocol.callback import parse_callback
 from aadweb.protocol.idtoken import match_back_channel
 from aadweb.protocol.pkce import code_challenge_s256
 from aadweb.settings import Settings
-from aadweb.wire import RecordingTransport, RequestsTransport
-from aadweb.wire._render import Style, render_record
-from aadweb.wire.transcript import Transcript, current_flow, flow_id_for
+from aadweb.transcript.render import Style, render_record
+from aadweb.transcript.writer import Transcript
+from aadweb.transport import RecordingTransport, RequestsTransport
 
 #: The redirect URI registered for the emulator's demo app. Nothing needs to listen there:
 #: this script reads the authority's answer itself instead of letting a browser post it.

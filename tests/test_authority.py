@@ -24,7 +24,7 @@ from aadweb.errors import (
 from aadweb.protocol.idtoken import match_back_channel
 from aadweb.protocol.pkce import code_challenge_s256
 from aadweb.settings import Settings
-from aadweb.wire import RequestsTransport
+from aadweb.transport import RequestsTransport
 from tests.browserless import sign_in
 from tests.conftest import emulator_settings
 

@@ -13,7 +13,7 @@ from aadweb.errors import GraphError
 from aadweb.graph import GraphClient
 from aadweb.protocol.pkce import code_challenge_s256
 from aadweb.settings import Settings
-from aadweb.wire import RequestsTransport
+from aadweb.transport import RequestsTransport
 from tests.browserless import sign_in
 
 

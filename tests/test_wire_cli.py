@@ -14,8 +14,8 @@ import pytest
 
 from aadweb.cli import main
 from aadweb.emulator import Emulator
+from tests.transcript.transcript_helpers import HYBRID_LEGS, assert_no_secrets, records, secrets_sent, visit
 from tests.web.conftest import Served, serve  # noqa: F401 - the fixture, shared with tests/web
-from tests.wire.transcript_helpers import HYBRID_LEGS, assert_no_secrets, records, secrets_sent, visit
 
 
 class Terminal(io.StringIO):

@@ -1,7 +1,7 @@
 """A local Azure AD v1 authority and Microsoft Graph, for development and tests.
 
 An independent oracle: it shares no code with the aadweb client (it never imports
-``aadweb.protocol``, ``aadweb.wire``, ``aadweb.authority`` or ``aadweb.graph``), so a
+``aadweb.protocol``, ``aadweb.transport``, ``aadweb.transcript``, ``aadweb.authority`` or ``aadweb.graph``), so a
 protocol bug cannot hide on both sides. See DESIGN.md, "Emulator"::
 
     emu = Emulator()                                 # demo tenants, users and app

@@ -22,9 +22,9 @@ from aadweb.graph import GraphClient
 from aadweb.sessions import SessionStore, open_store
 from aadweb.settings import Settings
 from aadweb.signin import SignIn
+from aadweb.transport import RecordingTransport, RequestsTransport, Transport
 from aadweb.web.app import AadWebApp
 from aadweb.web.wiretap import wire_transcript
-from aadweb.wire import RecordingTransport, RequestsTransport, Transport
 
 __all__ = ["AadWebApp", "create_app"]
 
@@ -47,7 +47,7 @@ def create_app(
     on loopback (or without ``AADWEB_WIRE_LOG``). ``app.close()`` closes what was built here.
 
     With ``AADWEB_WIRE_LOG`` set, every outbound call goes through a
-    :class:`~aadweb.wire.RecordingTransport` whose hook writes the wire transcript; without it
+    :class:`~aadweb.transport.RecordingTransport` whose hook writes the wire transcript; without it
     nothing is wrapped.
     """
     if settings is None:

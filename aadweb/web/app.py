@@ -26,18 +26,20 @@ from werkzeug.routing import Map, RequestRedirect, Rule
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Response
 
-from aadweb import __version__
+from aadweb._version import __version__
 from aadweb.errors import AadWebError, ReauthenticationRequired, SessionStoreError
+from aadweb.flow import current_flow
 from aadweb.sessions import SessionRecord, SessionStore
 from aadweb.settings import Settings
 from aadweb.signin import SignIn
+from aadweb.transcript.reader import tail_flow
+from aadweb.transcript.writer import Transcript
 from aadweb.web import pages, wireview
 from aadweb.web.cookies import new_id, session_cookies
 from aadweb.web.headers import SecurityHeaders
 from aadweb.web.limits import LimitedRequest, check_request_line, read_form, safe_return_path, sign_in_hints
 from aadweb.web.refusals import describe, http_problem, unexpected_problem
 from aadweb.web.wiretap import WireTap
-from aadweb.wire.transcript import Transcript, current_flow, tail_flow
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment

@@ -4,7 +4,7 @@
 ``AADWEB_WIRE_LOG`` is set. For the sign-in endpoints it writes the request as it arrived and
 the answer as it left (Set-Cookie and security headers included), paired by an exchange id,
 and for the callback the id_token verdicts in between. It also puts the request's flow in
-:data:`~aadweb.wire.transcript.current_flow` so the outbound legs made while answering
+:data:`~aadweb.transcript.writer.current_flow` so the outbound legs made while answering
 (metadata, JWKS, token, refresh, Graph) carry the same flow id:
 
 * ``GET /getAToken?state=...``: the flow of that state, before the handler runs;
@@ -27,9 +27,10 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from aadweb.errors import ConfigurationError
+from aadweb.flow import current_flow, flow_id_for
 from aadweb.settings import Settings, is_loopback_host
+from aadweb.transcript.writer import Transcript
 from aadweb.web.limits import check_request_line
-from aadweb.wire.transcript import Transcript, current_flow, flow_id_for
 
 if TYPE_CHECKING:
     from aadweb.web.app import AppRequest

@@ -15,9 +15,9 @@ from collections.abc import Sequence
 from typing import Final
 from urllib.parse import urlsplit
 
+from aadweb.transcript.records import Record
+from aadweb.transcript.render import status_text, title
 from aadweb.web.pages import document, e
-from aadweb.wire._render import status_text, title
-from aadweb.wire.transcript import Record
 
 __all__ = ["LIFELINES", "WIRE_PATH", "wire_page"]
 

@@ -139,8 +139,8 @@ def test_cli_serves_in_a_subprocess() -> None:
                 stream.close()
 
 
-FORBIDDEN = ("aadweb.protocol", "aadweb.wire", "aadweb.authority", "aadweb.graph",
-             "aadweb.signin", "aadweb.web", "aadweb.sessions")
+FORBIDDEN = ("aadweb.protocol", "aadweb.transport", "aadweb.transcript", "aadweb.keycache", "aadweb.authority",
+             "aadweb.graph", "aadweb.signin", "aadweb.web", "aadweb.sessions")
 
 
 def test_the_emulator_imports_nothing_of_the_client() -> None:

@@ -16,8 +16,8 @@ from tests.hostile.answers import gzip_bomb, json_answer, raw_answer, redirect_a
 from tests.hostile.harness import TIME_LIMIT, Rig, RigFactory
 from tests.hostile.mint import DELETE
 from tests.hostile.server import HostileIdP
+from tests.transport.tls import make_pki
 from tests.web.browser import Callback
-from tests.wire.tls import make_pki
 
 MARKUP = "<script>alert(1)</script><img src=x onerror=alert(2)>"
 

@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 
+from tests.transcript.transcript_helpers import records, visit
 from tests.web.conftest import Served, serve  # noqa: F401 - the fixture, shared with tests/web
-from tests.wire.transcript_helpers import records, visit
 
 GOLDEN = Path(__file__).parent / "golden"
 FLOWS = {"hybrid": "code id_token", "code": "code"}

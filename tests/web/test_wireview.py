@@ -16,8 +16,8 @@ from aadweb.emulator import Emulator, Fault
 from aadweb.errors import ConfigurationError
 from aadweb.web import create_app
 from tests.conftest import emulator_settings
+from tests.transcript.transcript_helpers import assert_no_secrets, secrets_sent
 from tests.web.conftest import SECRET_KEY, Served
-from tests.wire.transcript_helpers import assert_no_secrets, secrets_sent
 
 SIGN_IN_LEGS = ["login", "authorize_redirect", "form_post", "form_post_redirect", "callback", "metadata", "jwks",
                 "token", "validation", "signed_in", "graphcall", "graph", "graphcall_page"]

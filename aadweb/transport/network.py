@@ -1,9 +1,4 @@
-"""Sending an :class:`~aadweb.protocol._http.HttpRequest` and getting an ``HttpResponse`` back.
-
-:class:`Transport` is the whole interface (as in httpx): ``send(request, deadline=...)``.
-:class:`RequestsTransport` is the real one, over a keep-alive ``requests.Session``;
-:class:`~aadweb.wire.wsgi.WSGITransport` calls a WSGI app in-process and
-:class:`~aadweb.wire.recording.RecordingTransport` wraps any transport and records exchanges.
+"""The real transport: :class:`RequestsTransport`, over a keep-alive ``requests.Session``.
 
 This module is the one boundary where requests/urllib3/socket exceptions become
 :class:`~aadweb.errors.TransportError` (``DeadlineExceeded`` for time), ``raise ... from exc``.
@@ -23,26 +18,16 @@ import weakref
 from collections.abc import Callable, Mapping
 from http.cookiejar import DefaultCookiePolicy
 from types import TracebackType
-from typing import Protocol, runtime_checkable
 
 import requests
 import urllib3.exceptions
 
 from aadweb.errors import AadWebError, DeadlineExceeded, InvalidResponse, TransportError
 from aadweb.protocol._http import HttpRequest, HttpResponse
-from aadweb.wire import _watchdog
-from aadweb.wire._common import USER_AGENT, BodyCap, describe, outbound_headers
-from aadweb.wire.recording import Exchange, ExchangeHook, RecordingTransport
-from aadweb.wire.wsgi import WSGITransport
+from aadweb.transport import _watchdog
+from aadweb.transport.common import USER_AGENT, BodyCap, describe, outbound_headers
 
-__all__ = [
-    "Exchange",
-    "ExchangeHook",
-    "RecordingTransport",
-    "RequestsTransport",
-    "Transport",
-    "WSGITransport",
-]
+__all__ = ["RequestsTransport"]
 
 CHUNK_SIZE = 8192
 
@@ -53,18 +38,6 @@ _FOREIGN: tuple[type[BaseException], ...] = (
     http.client.HTTPException,
     OSError,
 )
-
-
-@runtime_checkable
-class Transport(Protocol):
-    """Sends one request, never follows a redirect, and answers or raises ``TransportError``.
-
-    ``deadline`` is an absolute value of the transport's clock; the call finishes (or raises
-    :class:`~aadweb.errors.DeadlineExceeded`) by then or by the transport's own timeout,
-    whichever is earlier.
-    """
-
-    def send(self, request: HttpRequest, *, deadline: float | None = None) -> HttpResponse: ...
 
 
 class RequestsTransport:
@@ -84,7 +57,7 @@ class RequestsTransport:
     * **Overall deadline**: connect, send, headers and body together finish within
       ``timeout`` seconds (or by ``deadline``, if earlier). Each socket operation times out
       after at most the remaining time, and a watchdog thread shuts the socket down at the
-      deadline (see :mod:`aadweb.wire._watchdog`), so a server that drips bytes (TLS
+      deadline (see :mod:`aadweb.transport._watchdog`), so a server that drips bytes (TLS
       handshake, headers or body) is cut off within milliseconds of the deadline once the TCP
       connection is up. DNS resolution is bounded by the system resolver only, and the TCP
       connect by the remaining time per resolved address.

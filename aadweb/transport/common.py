@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from aadweb import __version__
+from aadweb._version import __version__
 from aadweb.errors import TransportError
 from aadweb.protocol._http import HttpRequest
 

@@ -17,8 +17,8 @@ import pytest
 
 from aadweb.errors import DeadlineExceeded, TransportError
 from aadweb.protocol._http import HttpRequest
-from aadweb.wire.transport import RequestsTransport
-from tests.wire.scripted import MARGIN, Handler, ScriptedServer, Stopwatch, drip_body, drip_headers, slow_headers
+from aadweb.transport.network import RequestsTransport
+from tests.transport.scripted import MARGIN, Handler, ScriptedServer, Stopwatch, drip_body, drip_headers, slow_headers
 
 MiB = 1 << 20
 

@@ -12,8 +12,8 @@ import requests
 from aadweb._secret import Secret
 from aadweb.errors import DeadlineExceeded, TransportError
 from aadweb.protocol._http import HttpRequest
-from aadweb.wire.transport import RequestsTransport, Transport
-from tests.wire.scripted import Handler, ScriptedServer
+from aadweb.transport import RequestsTransport, Transport
+from tests.transport.scripted import Handler, ScriptedServer
 
 
 def get(url: str, **headers: str) -> HttpRequest:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from aadweb.errors import TransportError
-from aadweb.wire.keycache import KeyCache
+from aadweb.keycache import KeyCache
 
 
 class Clock:
@@ -131,7 +131,7 @@ def test_failed_ttl_refresh_keeps_last_good_keys_and_is_rate_limited(
     assert cache.get() == "keys-1"
     clock.now += 500
     fetch.fail = TransportError("GET https://login.example:443/t/discovery/keys: timed out")
-    with caplog.at_level(logging.WARNING, logger="aadweb.wire"):
+    with caplog.at_level(logging.WARNING, logger="aadweb.keycache"):
         assert cache.get() == "keys-1"
     assert "JWKS refresh failed" in caplog.text and "keeping the last good keys" in caplog.text
     assert fetch.calls == 2
@@ -151,7 +151,7 @@ def test_failure_log_names_foreign_exceptions_by_class_only(
     cache.get()
     clock.now += 1000
     fetch.fail = ValueError("https://x/?client_secret=hunter2")
-    with caplog.at_level(logging.WARNING, logger="aadweb.wire"):
+    with caplog.at_level(logging.WARNING, logger="aadweb.keycache"):
         assert cache.get() == "keys-1"
     assert "ValueError" in caplog.text and "hunter2" not in caplog.text
 
@@ -229,7 +229,7 @@ def test_failed_unknown_kid_refresh_keeps_keys_and_counts_for_the_rate_limit(
     cache.get()
     clock.now += 301
     fetch.fail = TransportError("GET https://login.example:443/t/discovery/keys: connection reset")
-    with caplog.at_level(logging.WARNING, logger="aadweb.wire"):
+    with caplog.at_level(logging.WARNING, logger="aadweb.keycache"):
         assert cache.refresh_for_unknown_kid() is None
     assert "JWKS refresh failed" in caplog.text
     assert cache.get() == "keys-1"

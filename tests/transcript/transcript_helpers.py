@@ -9,7 +9,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from aadweb.emulator import Emulator
-from aadweb.wire.transcript import Record, read_file
+from aadweb.transcript.reader import read_file
+from aadweb.transcript.records import Record
 from tests.web.browser import Browser
 from tests.web.conftest import Served
 

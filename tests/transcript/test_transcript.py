@@ -16,19 +16,12 @@ import pytest
 
 from aadweb._secret import Secret
 from aadweb.errors import TransportError
+from aadweb.flow import current_flow, flow_id_for
 from aadweb.protocol._http import HttpRequest, HttpResponse
 from aadweb.protocol.idtoken import Verdict
-from aadweb.wire import RecordingTransport
-from aadweb.wire.transcript import (
-    Transcript,
-    current_flow,
-    flow_id_for,
-    group_flows,
-    pick_flow,
-    read_file,
-    read_records,
-    tail_flow,
-)
+from aadweb.transcript.reader import group_flows, pick_flow, read_file, read_records, tail_flow
+from aadweb.transcript.writer import Transcript
+from aadweb.transport import RecordingTransport
 
 TOKEN_URL = "https://login.example/tenant/oauth2/token"
 GRAPH_URL = "https://graph.example/v1.0/me"
@@ -173,7 +166,7 @@ def test_a_record_too_large_for_a_line_keeps_its_fields_but_not_its_bodies(tmp_p
 
 def test_a_write_that_fails_is_counted_and_logged_once(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     transcript = Transcript(tmp_path / "missing-dir" / "w.jsonl")
-    with caplog.at_level(logging.WARNING, logger="aadweb.wire"):
+    with caplog.at_level(logging.WARNING, logger="aadweb.transcript"):
         for _ in range(5):
             transcript.validation(flow=None, verdicts=())  # never raises
     assert transcript.failures == 5

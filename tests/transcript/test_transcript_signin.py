@@ -12,11 +12,10 @@ from typing import Any
 import pytest
 
 from aadweb.emulator import Emulator, Fault
-from aadweb.wire import RecordingTransport
-from aadweb.wire.har import to_har
-from aadweb.wire.transcript import flow_id_for
-from tests.web.conftest import Served, serve  # noqa: F401 - the fixture, shared with tests/web
-from tests.wire.transcript_helpers import (
+from aadweb.flow import flow_id_for
+from aadweb.transcript.har import to_har
+from aadweb.transport import RecordingTransport
+from tests.transcript.transcript_helpers import (
     CODE_LEGS,
     HYBRID_LEGS,
     assert_no_secrets,
@@ -27,6 +26,7 @@ from tests.wire.transcript_helpers import (
     secrets_sent,
     visit,
 )
+from tests.web.conftest import Served, serve  # noqa: F401 - the fixture, shared with tests/web
 
 FLOWS = ["code id_token", "code"]
 
@@ -296,7 +296,7 @@ def test_a_log_that_cannot_be_written_never_breaks_a_sign_in(serve: Callable[...
     transcript.close()
     wire_log.unlink()
     wire_log.parent.rmdir()  # the directory vanished: every write fails from now on
-    with caplog.at_level("WARNING", logger="aadweb.wire"):
+    with caplog.at_level("WARNING", logger="aadweb.transcript"):
         browser = served.browser()
         assert browser.sign_in().status_code == 200
         assert browser.get("/graphcall").status_code == 200

@@ -8,7 +8,7 @@ import pytest
 
 from aadweb.errors import TransportError
 from aadweb.protocol._http import HttpRequest, HttpResponse
-from aadweb.wire.recording import Exchange, RecordingTransport
+from aadweb.transport.recording import Exchange, RecordingTransport
 
 
 class FakeTransport:

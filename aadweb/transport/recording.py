@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from aadweb.protocol._http import HttpRequest, HttpResponse
 
 if TYPE_CHECKING:
-    from aadweb.wire.transport import Transport
+    from aadweb.transport.base import Transport
 
 __all__ = ["Exchange", "ExchangeHook", "RecordingTransport"]
 

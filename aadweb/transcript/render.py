@@ -13,7 +13,8 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Final
 
-from aadweb.wire.transcript import Record, group_flows
+from aadweb.transcript.reader import group_flows
+from aadweb.transcript.records import Record
 
 __all__ = ["SECURITY_HEADERS", "Style", "render", "render_flow", "render_record", "status_text", "title"]
 

@@ -3,7 +3,7 @@
 DESIGN.md, "Wire transcript". Two kinds of leg reach the same file:
 
 * **outbound** calls (metadata, JWKS, token, refresh, Graph) through
-  :class:`~aadweb.wire.recording.RecordingTransport`, whose hook is :meth:`Transcript.on_exchange`;
+  :class:`~aadweb.transport.recording.RecordingTransport`, whose hook is :meth:`Transcript.on_exchange`;
 * **inbound** messages (the browser's requests to the app and the app's answers, the
   authority's form_post, the id_token verdicts), written by the web layer
   (``aadweb.web.wiretap``) with :meth:`Transcript.inbound_request`, :meth:`Transcript.inbound_response`
@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import itertools
 import logging
 import os
@@ -48,15 +47,13 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from contextvars import ContextVar
 from typing import Final
 from urllib.parse import urlencode, urlsplit
 
 from aadweb.errors import AuthorityError
+from aadweb.flow import current_flow
 from aadweb.protocol._http import HttpRequest, HttpResponse
-from aadweb.wire._common import FORM_CONTENT_TYPE, USER_AGENT, outbound_headers, safe_url
-from aadweb.wire._reader import Loaded, group_flows, pick_flow, read_file, read_records, sort_key, tail_flow
-from aadweb.wire._records import (
+from aadweb.transcript.records import (
     Record,
     diagnostic_id,
     diagnostics,
@@ -67,31 +64,14 @@ from aadweb.wire._records import (
     parse_json,
     record_body,
 )
-from aadweb.wire._redact import Redactor
+from aadweb.transcript.redact import Redactor
+from aadweb.transport.common import FORM_CONTENT_TYPE, USER_AGENT, outbound_headers, safe_url
 
-__all__ = [
-    "LEG_ENDS",
-    "SCHEMA_VERSION",
-    "Loaded",
-    "Record",
-    "Transcript",
-    "current_flow",
-    "error_summary",
-    "flow_id_for",
-    "group_flows",
-    "pick_flow",
-    "read_file",
-    "read_records",
-    "sort_key",
-    "tail_flow",
-]
+__all__ = ["LEG_ENDS", "SCHEMA_VERSION", "Transcript"]
 
-log = logging.getLogger("aadweb.wire")
+log = logging.getLogger("aadweb.transcript")
 
 SCHEMA_VERSION: Final = 1
-
-#: The flow of the request being answered in this thread/context (``None``: no sign-in known).
-current_flow: ContextVar[str | None] = ContextVar("aadweb_wire_flow", default=None)
 
 #: Each leg's sender and receiver: the lifelines of the sequence diagram.
 LEG_ENDS: Final[Mapping[str, tuple[str, str]]] = {
@@ -115,7 +95,7 @@ LEG_ENDS: Final[Mapping[str, tuple[str, str]]] = {
     "call": ("app", "remote"),
 }
 
-#: Which JSON schema (``aadweb.wire._redact.SCHEMAS``) a leg's response body has, by success.
+#: Which JSON schema (``aadweb.transcript.redact.SCHEMAS``) a leg's response body has, by success.
 _RESPONSE_SCHEMA: Final[Mapping[tuple[str, bool], str]] = {
     ("token", True): "token", ("token", False): "oauth_error",
     ("refresh", True): "token", ("refresh", False): "oauth_error",
@@ -124,11 +104,6 @@ _RESPONSE_SCHEMA: Final[Mapping[tuple[str, bool], str]] = {
     ("graph", True): "graph_me", ("graph", False): "graph_error",
 }
 _WARN_EVERY: Final = 60.0
-
-
-def flow_id_for(state: str) -> str:
-    """The flow id of the sign-in whose ``state`` this is: 16 hex digits, one-way."""
-    return hashlib.sha256(b"aadweb-flow:" + state.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 _LIVE: weakref.WeakSet[Transcript] = weakref.WeakSet()
@@ -251,7 +226,7 @@ class Transcript:
     def on_exchange(
         self, request: HttpRequest, response: HttpResponse | None, error: BaseException | None, elapsed: float
     ) -> None:
-        """The :class:`~aadweb.wire.recording.RecordingTransport` hook: one outbound leg."""
+        """The :class:`~aadweb.transport.recording.RecordingTransport` hook: one outbound leg."""
         try:
             record = self._outbound(request, response, error, elapsed)
         except Exception as exc:

@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 
 from aadweb.emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID, Emulator
-from aadweb.wire.transcript import group_flows, read_file
+from aadweb.transcript.reader import group_flows, read_file
 from tests.appserver import allow_redirect_uri
 from tests.browserless import Browser
 from tests.test_gunicorn import free_port, stop
-from tests.wire.transcript_helpers import assert_no_secrets
+from tests.transcript.transcript_helpers import assert_no_secrets
 
 pytestmark = pytest.mark.timeout(180)
 

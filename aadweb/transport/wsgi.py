@@ -18,7 +18,7 @@ from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from aadweb.errors import DeadlineExceeded
 from aadweb.protocol._http import HttpRequest, HttpResponse
-from aadweb.wire._common import USER_AGENT, BodyCap, describe, outbound_headers
+from aadweb.transport.common import USER_AGENT, BodyCap, describe, outbound_headers
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
@@ -30,7 +30,7 @@ class WSGITransport:
     """Sends each request to ``app`` in-process and returns its complete answer.
 
     * Never follows a redirect: a 3xx is returned as it is.
-    * Adds the same headers as :class:`~aadweb.wire.transport.RequestsTransport`
+    * Adds the same headers as :class:`~aadweb.transport.network.RequestsTransport`
       (``client-request-id``, ``return-client-request-id``, ``x-client-SKU`` ...).
     * Caps the body at ``max_body`` bytes: refused on a larger ``Content-Length`` or as soon
       as the app has produced more; the app's iterator is closed either way.

@@ -9,7 +9,7 @@ Guarantees, and the trap each avoids (PyJWT's ``PyJWKClient`` falls into several
   others wait for it and get its keys, or its exception.
 * **TTL**: keys older than ``ttl`` are refetched. While one thread refreshes stale keys, the
   others keep using the stale ones instead of queueing behind the network.
-* **Last good keys kept**: a refresh that fails is logged (a warning on ``aadweb.wire``) and the
+* **Last good keys kept**: a refresh that fails is logged (a warning on ``aadweb.keycache``) and the
   previous keys stay in use; a failure never empties the cache. Only a *cold* cache whose
   fetch fails raises, because there is nothing to fall back on.
 * **Rate limit**: every fetch attempt, failed or not, starts a ``min_refresh_interval``
@@ -37,7 +37,7 @@ __all__ = ["KeyCache"]
 
 K = TypeVar("K")
 
-_log = logging.getLogger("aadweb.wire")
+_log = logging.getLogger("aadweb.keycache")
 
 
 class KeyCache(Generic[K]):

@@ -12,9 +12,9 @@ import pytest
 
 from aadweb.errors import DeadlineExceeded, TransportError
 from aadweb.protocol._http import HttpRequest
-from aadweb.wire.transport import RequestsTransport
-from tests.wire.scripted import MARGIN, ScriptedServer, Stopwatch, drip_body, drip_headers
-from tests.wire.tls import Pki, make_pki
+from aadweb.transport.network import RequestsTransport
+from tests.transport.scripted import MARGIN, ScriptedServer, Stopwatch, drip_body, drip_headers
+from tests.transport.tls import Pki, make_pki
 
 
 @pytest.fixture(scope="module")

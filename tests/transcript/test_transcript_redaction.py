@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aadweb._secret import fingerprint
-from aadweb.wire import _redact
-from aadweb.wire._redact import SCHEMAS, Redactor, fp, withheld
+from aadweb.transcript.redact import SCHEMAS, Redactor, fp, withheld
+from aadweb.transcript import redact as _redact
 
 
 def _b64(data: dict[str, Any]) -> str:

@@ -8,7 +8,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from aadweb.wire._records import Record
+from aadweb.transcript.records import Record
 
 __all__ = ["Loaded", "group_flows", "pick_flow", "read_file", "read_records", "sort_key", "tail_flow"]
 

@@ -10,8 +10,8 @@ from typing import Any, Final
 from urllib.parse import parse_qsl
 
 from aadweb.errors import AadWebError, AuthorityError, GraphError
-from aadweb.wire._common import FORM_CONTENT_TYPE
-from aadweb.wire._redact import Redactor, fp
+from aadweb.transcript.redact import Redactor, fp
+from aadweb.transport.common import FORM_CONTENT_TYPE
 
 __all__ = [
     "Record",

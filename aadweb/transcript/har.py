@@ -15,9 +15,10 @@ from collections.abc import Iterable
 from typing import Any, Final
 from urllib.parse import parse_qsl, quote, urlsplit
 
-from aadweb.wire._common import VERSION
-from aadweb.wire._render import status_text
-from aadweb.wire.transcript import Record, sort_key
+from aadweb.transcript.reader import sort_key
+from aadweb.transcript.records import Record
+from aadweb.transcript.render import status_text
+from aadweb.transport.common import VERSION
 
 __all__ = ["to_har"]
 

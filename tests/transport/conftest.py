@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from aadweb.wire.transport import RequestsTransport
-from tests.wire.scripted import ScriptedServer
+from aadweb.transport.network import RequestsTransport
+from tests.transport.scripted import ScriptedServer
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ from werkzeug.wrappers import Request, Response
 from aadweb._secret import Secret
 from aadweb.errors import DeadlineExceeded, TransportError
 from aadweb.protocol._http import HttpRequest
-from aadweb.wire.transport import Transport
-from aadweb.wire.wsgi import WSGITransport
+from aadweb.transport import Transport
+from aadweb.transport.wsgi import WSGITransport
 
 
 class App:

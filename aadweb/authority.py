@@ -18,7 +18,6 @@ import time
 import uuid
 from collections.abc import Callable
 
-from aadweb._secret import Secret
 from aadweb.errors import ConfigurationError, InvalidResponse, KeyNotFound, TokenValidationError
 from aadweb.keycache import KeyCache
 from aadweb.protocol.authorize import AuthorizeParams, build_authorize_url
@@ -44,6 +43,7 @@ from aadweb.protocol.token import (
     parse_token_response,
     token_endpoint_url,
 )
+from aadweb.secret import Secret
 from aadweb.settings import Settings
 from aadweb.transport import Transport
 

@@ -3,7 +3,7 @@
 Every failure aadweb raises is an :class:`AadWebError`. Each class knows two things a web
 page needs: the HTTP ``status`` to answer with, and ``user_message``, a sentence a person
 can act on. ``str(exc)`` is the operator's message for the log. Neither ever contains a
-secret: values that could be secret are carried as fingerprints (see ``aadweb._secret``).
+secret: values that could be secret are carried as fingerprints (see ``aadweb.secret``).
 
 Foreign exceptions (requests, json, pyjwt, cryptography, redis, sqlite3) are translated into
 this tree at the one place that calls the foreign code, with ``raise ... from exc``.

@@ -12,9 +12,9 @@ import time
 import uuid
 from collections.abc import Callable
 
-from aadweb._secret import Secret
 from aadweb.errors import GraphError
 from aadweb.protocol.graph import GraphUser, build_me_request, parse_me_response
+from aadweb.secret import Secret
 from aadweb.settings import Settings
 from aadweb.transport import Transport
 

@@ -6,7 +6,7 @@ Every ``AADWEB_*`` variable of the configuration contract (DESIGN.md) becomes a 
 pass and reported together in one :class:`~aadweb.errors.ConfigurationError`, one sentence per
 problem, so ``aadweb check-config`` can print them all.
 
-Secrets (the client secret and the secret key) are held as :class:`~aadweb._secret.Secret`, so
+Secrets (the client secret and the secret key) are held as :class:`~aadweb.secret.Secret`, so
 printing a ``Settings`` shows fingerprints only.
 """
 
@@ -27,8 +27,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from aadweb._secret import Secret
 from aadweb.errors import ConfigurationError
+from aadweb.secret import Secret
 
 __all__ = ["CLOUDS", "ClientCertificate", "Cloud", "Settings", "is_loopback_host", "redact_url"]
 

@@ -25,7 +25,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from aadweb._secret import Secret
 from aadweb.authority import Authority
 from aadweb.errors import (
     AuthorityError,
@@ -43,6 +42,7 @@ from aadweb.protocol.graph import GraphUser
 from aadweb.protocol.idtoken import ValidatedIdToken, Verdict, match_back_channel
 from aadweb.protocol.pkce import code_challenge_s256
 from aadweb.protocol.token import TokenResponse
+from aadweb.secret import Secret
 from aadweb.sessions import PENDING_TTL, PendingSignIn, SessionRecord, SessionStore, TokenSet
 from aadweb.settings import Settings
 

@@ -141,10 +141,10 @@ def access_token(emulator_url: str, redirect_uri: str, *, user: str = USER) -> s
     redeemed. ``redirect_uri`` must be registered at the emulator."""
     import secrets
 
-    from aadweb._secret import Secret
     from aadweb.authority import Authority
     from aadweb.emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID
     from aadweb.protocol.pkce import code_challenge_s256
+    from aadweb.secret import Secret
     from aadweb.settings import Settings
     from aadweb.transport import RequestsTransport
 

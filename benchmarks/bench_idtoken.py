@@ -22,10 +22,10 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from jwt.algorithms import RSAAlgorithm
 
-from aadweb._secret import Secret
-from aadweb.protocol._http import HttpResponse
+from aadweb.protocol.http import HttpResponse
 from aadweb.protocol.idtoken import IdTokenExpectations, SingleTenant, validate_front_channel
 from aadweb.protocol.jwks import parse_jwks
+from aadweb.secret import Secret
 from benchmarks._timing import best_rate
 
 TENANT = "6f3c1a52-9b7e-4d2a-8c1f-2a9e5b7d4c10"

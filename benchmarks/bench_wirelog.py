@@ -25,8 +25,8 @@ from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from aadweb._secret import Secret
 from aadweb.emulator import DEMO_TENANT_ID, ClientRegistration, Emulator, EmulatorServer
+from aadweb.secret import Secret
 from aadweb.settings import Settings
 from aadweb.web import create_app
 from benchmarks._signin import SignInClient

@@ -32,7 +32,6 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import requests
 
-from aadweb._secret import Secret, fingerprint
 from aadweb.authority import Authority
 from aadweb.emulator import (
     DEMO_CLIENT_ID,
@@ -47,6 +46,7 @@ from aadweb.graph import GraphClient
 from aadweb.protocol.callback import parse_callback
 from aadweb.protocol.idtoken import match_back_channel
 from aadweb.protocol.pkce import code_challenge_s256
+from aadweb.secret import Secret, fingerprint
 from aadweb.settings import Settings
 from aadweb.transcript.render import Style, render_record
 from aadweb.transcript.writer import Transcript

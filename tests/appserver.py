@@ -10,8 +10,8 @@ from typing import Any
 
 from werkzeug.serving import make_server
 
-from aadweb._secret import Secret
 from aadweb.emulator import DEMO_CLIENT, ClientRegistration, Emulator
+from aadweb.secret import Secret
 from aadweb.settings import Settings
 from tests.conftest import emulator_settings
 

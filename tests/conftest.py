@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from aadweb._secret import Secret
 from aadweb.emulator import (
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,
@@ -15,6 +14,7 @@ from aadweb.emulator import (
     Emulator,
     EmulatorServer,
 )
+from aadweb.secret import Secret
 from aadweb.settings import Settings
 
 REDIRECT_URI = "http://localhost:5000/getAToken"

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from aadweb._secret import Secret
 from aadweb.authority import Authority
 from aadweb.emulator import Emulator, Fault
 from aadweb.errors import (
@@ -23,6 +22,7 @@ from aadweb.errors import (
 )
 from aadweb.protocol.idtoken import match_back_channel
 from aadweb.protocol.pkce import code_challenge_s256
+from aadweb.secret import Secret
 from aadweb.settings import Settings
 from aadweb.transport import RequestsTransport
 from tests.browserless import sign_in

@@ -19,10 +19,10 @@ import pytest
 import requests
 
 from aadweb._devserver import access_line, safe_path
-from aadweb._secret import Secret, fingerprint
 from aadweb.cli import main, settings_summary
 from aadweb.emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID
 from aadweb.errors import ConfigurationError
+from aadweb.secret import Secret, fingerprint
 from aadweb.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -19,10 +19,10 @@ import pytest
 import requests
 
 from aadweb._devserver import DevServer
-from aadweb._secret import Secret
 from aadweb.cli import DEMO_ENV_PASSTHROUGH, register_demo_redirect
 from aadweb.emulator import DEMO_CLIENT_SECRET, DEMO_USERS, Emulator, EmulatorServer
 from aadweb.protocol import aadsts
+from aadweb.secret import Secret
 from aadweb.settings import Settings
 from tests.browserless import Browser
 from tests.conftest import emulator_settings

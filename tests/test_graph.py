@@ -6,12 +6,12 @@ import secrets
 
 import pytest
 
-from aadweb._secret import Secret
 from aadweb.authority import Authority
 from aadweb.emulator import Emulator, Fault
 from aadweb.errors import GraphError
 from aadweb.graph import GraphClient
 from aadweb.protocol.pkce import code_challenge_s256
+from aadweb.secret import Secret
 from aadweb.settings import Settings
 from aadweb.transport import RequestsTransport
 from tests.browserless import sign_in

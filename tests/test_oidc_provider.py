@@ -26,7 +26,7 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
-from aadweb._secret import Secret
+from aadweb.secret import Secret
 from aadweb.settings import Settings
 from aadweb.web import AadWebApp, create_app
 from tests.browserless import parse_form_post

@@ -1,4 +1,4 @@
-"""aadweb._secret: the wrapper that keeps secret values out of logs, pages and exceptions."""
+"""aadweb.secret: the wrapper that keeps secret values out of logs, pages and exceptions."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pickle
 
 import pytest
 
-from aadweb._secret import Secret, fingerprint
+from aadweb.secret import Secret, fingerprint
 
 
 def test_secret_shows_only_its_fingerprint() -> None:

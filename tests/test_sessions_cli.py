@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from aadweb._secret import Secret
 from aadweb.cli import main
 from aadweb.emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID
+from aadweb.secret import Secret
 from aadweb.sessions import SessionRecord, TokenSet, open_store
 
 SECRET_KEY = "sessions-cli-test-secret-key-0123456789abcdef"

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from aadweb.errors import AuthorityError, InvalidResponse
-from aadweb.protocol._http import HttpResponse
+from aadweb.protocol.http import HttpResponse
 
 __all__ = [
     "MAX_DESCRIPTION",

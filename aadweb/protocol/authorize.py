@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from typing import Final
 from urllib.parse import quote, urlencode
 
-from aadweb._secret import Secret
-from aadweb.protocol._http import VSCHAR
+from aadweb.protocol.http import VSCHAR
 from aadweb.protocol.metadata import is_secure_url
+from aadweb.secret import Secret
 from aadweb.settings import RESPONSE_TYPES
 
 __all__ = [

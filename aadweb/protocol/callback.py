@@ -26,9 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from aadweb._secret import Secret
 from aadweb.errors import AuthorizationError, CallbackError
-from aadweb.protocol._http import VSCHAR
 from aadweb.protocol.aadsts import (
     clean_text,
     codes_in_description,
@@ -37,7 +35,9 @@ from aadweb.protocol.aadsts import (
     trace_id_in_description,
 )
 from aadweb.protocol.authorize import MAX_STATE, is_valid_state, response_mode_for
+from aadweb.protocol.http import VSCHAR
 from aadweb.protocol.jws import MAX_TOKEN_BYTES
+from aadweb.secret import Secret
 
 __all__ = [
     "MAX_CODE",

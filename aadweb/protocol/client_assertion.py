@@ -13,8 +13,8 @@ from typing import Final
 
 import jwt
 
-from aadweb._secret import Secret
 from aadweb.errors import ConfigurationError
+from aadweb.secret import Secret
 from aadweb.settings import ClientCertificate
 
 __all__ = ["CLIENT_ASSERTION_TYPE", "MAX_LIFETIME", "build_client_assertion"]

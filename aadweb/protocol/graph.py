@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from datetime import UTC
 from typing import Any, Final
 
-from aadweb._secret import Secret
 from aadweb.errors import GraphError, InvalidResponse
-from aadweb.protocol._http import B64TOKEN, HEADER_SAFE, HttpRequest, HttpResponse
 from aadweb.protocol.aadsts import clean_text
+from aadweb.protocol.http import B64TOKEN, HEADER_SAFE, HttpRequest, HttpResponse
 from aadweb.protocol.metadata import is_secure_url
+from aadweb.secret import Secret
 
 __all__ = [
     "MAX_FIELDS",

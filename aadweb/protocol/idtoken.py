@@ -27,7 +27,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from aadweb._secret import Secret
 from aadweb.errors import (
     AudienceMismatch,
     ClaimMissing,
@@ -44,6 +43,7 @@ from aadweb.errors import (
 )
 from aadweb.protocol.jwks import KeySet
 from aadweb.protocol.jws import CompactJWS, b64url_encode, parse_compact, parse_unsigned, peek_header, verify_rs256
+from aadweb.secret import Secret
 
 __all__ = [
     "AllowedTenants",

@@ -20,7 +20,7 @@ from jwt.algorithms import RSAAlgorithm
 from jwt.exceptions import InvalidKeyError
 
 from aadweb.errors import InvalidResponse
-from aadweb.protocol._http import HttpRequest, HttpResponse
+from aadweb.protocol.http import HttpRequest, HttpResponse
 
 __all__ = ["MIN_RSA_BITS", "KeySet", "SigningKey", "build_jwks_request", "parse_jwks"]
 

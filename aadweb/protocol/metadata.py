@@ -17,8 +17,8 @@ from typing import Any, Final
 from urllib.parse import urlsplit
 
 from aadweb.errors import InvalidResponse
-from aadweb.protocol._http import HttpRequest, HttpResponse
 from aadweb.protocol.aadsts import error_from_response
+from aadweb.protocol.http import HttpRequest, HttpResponse
 from aadweb.settings import is_loopback_host
 
 __all__ = [

@@ -12,7 +12,7 @@ import hashlib
 import re
 from typing import Final
 
-from aadweb._secret import Secret
+from aadweb.secret import Secret
 
 __all__ = ["check_verifier", "code_challenge_s256"]
 

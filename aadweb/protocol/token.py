@@ -27,14 +27,14 @@ from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import quote_plus
 
-from aadweb._secret import Secret
 from aadweb.errors import InvalidResponse
-from aadweb.protocol._http import B64TOKEN, HEADER_SAFE, FormValue, HttpRequest, HttpResponse
 from aadweb.protocol.aadsts import error_from_response
 from aadweb.protocol.client_assertion import CLIENT_ASSERTION_TYPE, build_client_assertion
+from aadweb.protocol.http import B64TOKEN, HEADER_SAFE, FormValue, HttpRequest, HttpResponse
 from aadweb.protocol.jws import MAX_TOKEN_BYTES
 from aadweb.protocol.metadata import is_secure_url
 from aadweb.protocol.pkce import check_verifier
+from aadweb.secret import Secret
 from aadweb.settings import ClientCertificate
 
 __all__ = [

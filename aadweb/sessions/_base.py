@@ -44,7 +44,7 @@ from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from typing import Final, Protocol, runtime_checkable
 
-from aadweb._secret import fingerprint
+from aadweb.secret import fingerprint
 
 from ._model import PendingSignIn, SessionRecord, TokenSet
 

@@ -12,8 +12,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from aadweb._secret import Secret
 from aadweb.errors import SessionStoreError
+from aadweb.secret import Secret
 
 from ._crypto import CiphertextInvalid, TokenCipher
 from ._model import TokenSet, check_fields

@@ -2,7 +2,7 @@
 
 Values check themselves when built. Anything that would let someone act as the user (tokens,
 nonce, PKCE verifier, the posted callback fields, the CSRF token, the session id and state
-themselves) never appears in a ``repr``: secrets are :class:`~aadweb._secret.Secret`, and the
+themselves) never appears in a ``repr``: secrets are :class:`~aadweb.secret.Secret`, and the
 two keys (``state``, ``session_id``) print as fingerprints.
 """
 
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Final
 
-from aadweb._secret import Secret, fingerprint
+from aadweb.secret import Secret, fingerprint
 from aadweb.settings import RESPONSE_TYPES
 
 __all__ = ["RESPONSE_TYPES", "PendingSignIn", "SessionRecord", "TokenSet"]

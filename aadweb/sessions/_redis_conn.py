@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from aadweb._secret import Secret
 from aadweb.errors import ConfigurationError, SessionStoreError
+from aadweb.secret import Secret
 
 if TYPE_CHECKING:
     from redis import Redis

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Final
 from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
-from aadweb._secret import fingerprint
+from aadweb.secret import fingerprint
 
 __all__ = [
     "COOKIE_ATTRIBUTES",

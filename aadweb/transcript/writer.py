@@ -52,7 +52,7 @@ from urllib.parse import urlencode, urlsplit
 
 from aadweb.errors import AuthorityError
 from aadweb.flow import current_flow
-from aadweb.protocol._http import HttpRequest, HttpResponse
+from aadweb.protocol.http import HttpRequest, HttpResponse
 from aadweb.transcript.records import (
     Record,
     diagnostic_id,

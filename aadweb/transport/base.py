@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from aadweb.protocol._http import HttpRequest, HttpResponse
+from aadweb.protocol.http import HttpRequest, HttpResponse
 
 __all__ = ["Transport"]
 

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from aadweb._version import __version__
 from aadweb.errors import TransportError
-from aadweb.protocol._http import HttpRequest
+from aadweb.protocol.http import HttpRequest
 
 __all__ = ["FORM_CONTENT_TYPE", "USER_AGENT", "VERSION", "BodyCap", "describe", "outbound_headers", "safe_url"]
 

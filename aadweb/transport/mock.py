@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Callable
 
 from aadweb.errors import DeadlineExceeded
-from aadweb.protocol._http import HttpRequest, HttpResponse
+from aadweb.protocol.http import HttpRequest, HttpResponse
 from aadweb.transport.common import USER_AGENT, describe, outbound_headers
 
 __all__ = ["MockHandler", "MockTransport"]

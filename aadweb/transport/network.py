@@ -23,7 +23,7 @@ import requests
 import urllib3.exceptions
 
 from aadweb.errors import AadWebError, DeadlineExceeded, InvalidResponse, TransportError
-from aadweb.protocol._http import HttpRequest, HttpResponse
+from aadweb.protocol.http import HttpRequest, HttpResponse
 from aadweb.transport import _watchdog
 from aadweb.transport.common import USER_AGENT, BodyCap, describe, outbound_headers
 

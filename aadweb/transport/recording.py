@@ -5,7 +5,7 @@ the response or the exception, and the elapsed time. It stamps the ``client-requ
 request *before* sending, so the recorded request shows the id that went on the wire (the
 inner transport keeps an id the request already carries).
 
-It does no redaction: requests hold secrets as :class:`~aadweb._secret.Secret` (which print as
+It does no redaction: requests hold secrets as :class:`~aadweb.secret.Secret` (which print as
 fingerprints) and responses are kept as they came. The transcript writer, which redacts tokens
 in bodies, plugs in as ``on_exchange``.
 """
@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from aadweb.protocol._http import HttpRequest, HttpResponse
+from aadweb.protocol.http import HttpRequest, HttpResponse
 
 if TYPE_CHECKING:
     from aadweb.transport.base import Transport

@@ -1,7 +1,7 @@
 """A transport that calls a WSGI application in-process: no socket, same rules as the real one.
 
 Like httpx's ``WSGITransport``: protocol-level and emulator tests send the same
-:class:`~aadweb.protocol._http.HttpRequest` values they would send over the network, with the
+:class:`~aadweb.protocol.http.HttpRequest` values they would send over the network, with the
 same added headers, the same refusal to follow redirects and the same body cap, to a WSGI app
 (typically the emulator) running in the calling thread.
 """
@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from aadweb.errors import DeadlineExceeded
-from aadweb.protocol._http import HttpRequest, HttpResponse
+from aadweb.protocol.http import HttpRequest, HttpResponse
 from aadweb.transport.common import USER_AGENT, BodyCap, describe, outbound_headers
 
 if TYPE_CHECKING:

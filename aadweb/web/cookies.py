@@ -28,7 +28,7 @@ from typing import Final
 
 from werkzeug.wrappers import Request, Response
 
-from aadweb._secret import Secret
+from aadweb.secret import Secret
 from aadweb.sessions import derive_key
 
 __all__ = ["BROWSER_PURPOSE", "SESSION_PURPOSE", "SignedCookie", "new_id", "session_cookies"]

@@ -24,7 +24,7 @@ import pytest
 import requests
 from werkzeug.serving import BaseWSGIServer
 
-from aadweb._secret import Secret
+from aadweb.secret import Secret
 from aadweb.settings import Settings
 from aadweb.web import AadWebApp, create_app
 from tests.hostile.server import CLIENT_ID, CLIENT_SECRET, TENANT_ID, HostileIdP, QuietHandler

@@ -6,9 +6,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from aadweb._secret import Secret
 from aadweb.protocol.authorize import AuthorizeParams, build_authorize_url
 from aadweb.protocol.pkce import code_challenge_s256
+from aadweb.secret import Secret
 
 CHALLENGE = code_challenge_s256("v" * 43)
 

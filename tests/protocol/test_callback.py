@@ -4,9 +4,9 @@ from collections.abc import Sequence
 
 import pytest
 
-from aadweb._secret import Secret
 from aadweb.errors import AuthorizationError, CallbackError
 from aadweb.protocol.callback import MAX_CODE, MAX_ID_TOKEN, callback_state, parse_callback
+from aadweb.secret import Secret
 
 ID_TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
 TRACE = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"

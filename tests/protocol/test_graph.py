@@ -8,9 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aadweb._secret import Secret
 from aadweb.errors import GraphError, InvalidResponse
-from aadweb.protocol._http import HttpResponse
 from aadweb.protocol.graph import (
     MAX_FIELDS,
     MAX_RETRY_AFTER,
@@ -19,6 +17,8 @@ from aadweb.protocol.graph import (
     parse_me_response,
     parse_retry_after,
 )
+from aadweb.protocol.http import HttpResponse
+from aadweb.secret import Secret
 
 GRAPH = "https://graph.microsoft.com/v1.0/me"
 TOKEN = Secret("access_token", "eyJ0eXAiOiJKV1QifQ.eyJhdWQiOiJ4In0.c2ln")

@@ -5,7 +5,6 @@ from typing import Any
 
 import pytest
 
-from aadweb._secret import Secret
 from aadweb.errors import (
     AudienceMismatch,
     ClaimMissing,
@@ -29,6 +28,7 @@ from aadweb.protocol.idtoken import (
     validate_back_channel,
     validate_front_channel,
 )
+from aadweb.secret import Secret
 from tests.protocol.tokenfactory import (
     CLIENT_ID,
     CODE,

@@ -23,9 +23,9 @@ from typing import Any
 import jwt
 import pytest
 
-from aadweb._secret import Secret
 from aadweb.errors import TokenValidationError
 from aadweb.protocol.idtoken import validate_front_channel
+from aadweb.secret import Secret
 from tests.protocol.tokenfactory import (
     CLIENT_ID,
     CODE,

@@ -8,7 +8,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from aadweb.errors import InvalidResponse
-from aadweb.protocol._http import HttpResponse
+from aadweb.protocol.http import HttpResponse
 from aadweb.protocol.jwks import build_jwks_request, parse_jwks
 from tests.protocol.tokenfactory import signers
 

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from aadweb.errors import AuthorityError, InvalidResponse
-from aadweb.protocol._http import HttpResponse
+from aadweb.protocol.http import HttpResponse
 from aadweb.protocol.metadata import (
     AuthorityMetadata,
     build_metadata_request,

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from aadweb._secret import Secret
 from aadweb.protocol.pkce import check_verifier, code_challenge_s256
+from aadweb.secret import Secret
 
 RFC7636_VERIFIER = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
 RFC7636_CHALLENGE = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"

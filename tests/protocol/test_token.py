@@ -13,10 +13,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from aadweb._secret import Secret
 from aadweb.errors import AuthorityError, InvalidResponse
-from aadweb.protocol._http import HttpRequest, HttpResponse
 from aadweb.protocol.client_assertion import CLIENT_ASSERTION_TYPE
+from aadweb.protocol.http import HttpRequest, HttpResponse
 from aadweb.protocol.token import (
     ClientAssertionCredential,
     ClientCredential,
@@ -27,6 +26,7 @@ from aadweb.protocol.token import (
     parse_token_response,
     token_endpoint_url,
 )
+from aadweb.secret import Secret
 from aadweb.settings import ClientCertificate
 
 CLIENT_ID = "11111111-2222-3333-4444-555555555555"

@@ -17,10 +17,10 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from jwt.algorithms import RSAAlgorithm
 
-from aadweb._secret import Secret
-from aadweb.protocol._http import HttpResponse
+from aadweb.protocol.http import HttpResponse
 from aadweb.protocol.idtoken import IdTokenExpectations, SingleTenant
 from aadweb.protocol.jwks import KeySet, parse_jwks
+from aadweb.secret import Secret
 
 TENANT = "6f3c1a52-9b7e-4d2a-8c1f-2a9e5b7d4c10"
 OTHER_TENANT = "0b7e9a61-2c4d-4e8f-a1b3-c5d7e9f1a3b5"

@@ -12,8 +12,8 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 
-from aadweb._secret import Secret
 from aadweb.errors import ConfigurationError
+from aadweb.secret import Secret
 from aadweb.sessions import derive_key
 from aadweb.settings import Settings
 from aadweb.web.cookies import BROWSER_PURPOSE, SESSION_PURPOSE

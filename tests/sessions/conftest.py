@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from aadweb._secret import Secret
+from aadweb.secret import Secret
 from aadweb.sessions import (
     MemorySessionStore,
     PendingSignIn,

@@ -9,8 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from aadweb._secret import Secret
 from aadweb.errors import SessionStoreError
+from aadweb.secret import Secret
 from aadweb.sessions import PENDING_TTL, PendingSignIn, SessionStore
 from tests.sessions.conftest import FakeClock, make_pending, make_record, make_tokens
 

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from aadweb._secret import Secret
+from aadweb.secret import Secret
 from tests.sessions.conftest import make_pending, make_record, make_tokens
 
 

@@ -11,9 +11,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aadweb._secret import fingerprint
-from aadweb.transcript.redact import SCHEMAS, Redactor, fp, withheld
+from aadweb.secret import fingerprint
 from aadweb.transcript import redact as _redact
+from aadweb.transcript.redact import SCHEMAS, Redactor, fp, withheld
 
 
 def _b64(data: dict[str, Any]) -> str:

@@ -16,7 +16,7 @@ import zlib
 import pytest
 
 from aadweb.errors import DeadlineExceeded, TransportError
-from aadweb.protocol._http import HttpRequest
+from aadweb.protocol.http import HttpRequest
 from aadweb.transport.network import RequestsTransport
 from tests.transport.scripted import MARGIN, Handler, ScriptedServer, Stopwatch, drip_body, drip_headers, slow_headers
 

@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from aadweb.errors import TransportError
-from aadweb.protocol._http import HttpRequest, HttpResponse
+from aadweb.protocol.http import HttpRequest, HttpResponse
 from aadweb.transport.recording import Exchange, RecordingTransport
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from aadweb.errors import DeadlineExceeded, TransportError
-from aadweb.protocol._http import HttpRequest
+from aadweb.protocol.http import HttpRequest
 from aadweb.transport.network import RequestsTransport
 from tests.transport.scripted import MARGIN, ScriptedServer, Stopwatch, drip_body, drip_headers
 from tests.transport.tls import Pki, make_pki

@@ -9,9 +9,9 @@ import uuid
 import pytest
 import requests
 
-from aadweb._secret import Secret
 from aadweb.errors import DeadlineExceeded, TransportError
-from aadweb.protocol._http import HttpRequest
+from aadweb.protocol.http import HttpRequest
+from aadweb.secret import Secret
 from aadweb.transport import RequestsTransport, Transport
 from tests.transport.scripted import Handler, ScriptedServer
 

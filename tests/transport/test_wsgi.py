@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from werkzeug.wrappers import Request, Response
 
-from aadweb._secret import Secret
 from aadweb.errors import DeadlineExceeded, TransportError
-from aadweb.protocol._http import HttpRequest
+from aadweb.protocol.http import HttpRequest
+from aadweb.secret import Secret
 from aadweb.transport import Transport
 from aadweb.transport.wsgi import WSGITransport
 

@@ -13,8 +13,8 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Response
 
-from aadweb._secret import Secret
 from aadweb.emulator import DEMO_TENANT_ID, ClientRegistration, Emulator
+from aadweb.secret import Secret
 from aadweb.sessions import SessionStore
 from aadweb.settings import Settings
 from aadweb.web import AadWebApp, create_app

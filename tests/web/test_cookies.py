@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from werkzeug.wrappers import Response
 
-from aadweb._secret import Secret
+from aadweb.secret import Secret
 from aadweb.web.cookies import new_id, session_cookies
 
 KEY = Secret("secret_key", "k" * 40)

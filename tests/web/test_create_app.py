@@ -7,9 +7,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.test import Client
 
 import aadweb
-from aadweb._secret import Secret
 from aadweb.emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID
 from aadweb.errors import ConfigurationError
+from aadweb.secret import Secret
 from aadweb.sessions import MemorySessionStore
 from aadweb.web import AadWebApp, create_app
 from tests.conftest import emulator_settings

@@ -2,7 +2,7 @@
 
 ``build_*`` functions return an :class:`HttpRequest`; the wire layer sends it and hands back an
 :class:`HttpResponse`, which ``parse_*`` functions turn into values. Form fields and headers may
-hold :class:`~aadweb._secret.Secret` values, so a request can be printed or recorded safely;
+hold :class:`~aadweb.secret.Secret` values, so a request can be printed or recorded safely;
 the wire layer calls :meth:`HttpRequest.revealed_form` at the moment of sending.
 """
 
@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 from urllib.parse import urlencode
 
-from aadweb._secret import Secret
 from aadweb.errors import InvalidResponse
+from aadweb.secret import Secret
 
 __all__ = ["B64TOKEN", "HEADER_SAFE", "VSCHAR", "FormValue", "HttpRequest", "HttpResponse", "Method"]
 

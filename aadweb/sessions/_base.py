@@ -20,7 +20,8 @@ Guarantees, each checked by ``tests/sessions/test_contract.py`` against every st
   overwrite each other silently.
 * **Single-flight refresh.** :meth:`SessionStore.refresh_lock` is a lease lock shared by every
   worker using the store: one holder at a time; the lease ends by itself when the holder dies.
-* **Secrets encrypted at rest** in persistent stores (``aadweb.sessions._crypto``), and never
+* **Secrets encrypted at rest** in every store, ``memory:`` included, through one code path
+  (``aadweb.sessions._codec``, ``aadweb.sessions._crypto``), and never
   in a log line or exception message. A stored secret that fails to decrypt (tampered,
   corrupted, or written under another ``AADWEB_SECRET_KEY``) makes its session or pending
   sign-in *gone*: it is deleted, a warning names only its fingerprint, and ``None`` is

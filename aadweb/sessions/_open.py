@@ -32,7 +32,7 @@ _HINT = "AADWEB_SESSION_STORE must be 'memory:', 'sqlite:///path' or 'redis://ho
 def open_store(url: str, *, secret_key: str, clock: Callable[[], float] = time.time) -> SessionStore:
     """Open the session store ``url`` names; tokens are encrypted under a key from ``secret_key``."""
     if url in ("memory:", "memory://"):
-        return MemorySessionStore(clock=clock)
+        return MemorySessionStore(cipher=TokenCipher.from_secret(secret_key), clock=clock)
     if url.startswith(("redis://", "rediss://")):
         return RedisSessionStore(url, cipher=TokenCipher.from_secret(secret_key), clock=clock)
     if url.startswith("sqlite:"):

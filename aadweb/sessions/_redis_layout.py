@@ -37,18 +37,7 @@ import math
 from collections.abc import Mapping
 from typing import Any, Final
 
-from ._codec import (
-    dump_claims,
-    load_claims,
-    open_fields,
-    open_pending_secrets,
-    open_text,
-    open_tokens,
-    seal_fields,
-    seal_pending_secrets,
-    seal_text,
-    seal_tokens,
-)
+from ._codec import SealedPending, SealedSession, open_pending, open_session, seal_fields, seal_pending, seal_session
 from ._crypto import CiphertextInvalid, TokenCipher
 from ._model import PendingSignIn, SessionRecord
 
@@ -125,17 +114,17 @@ def _unb64(text: Any) -> bytes:
 
 
 def encode_pending(cipher: TokenCipher, pending: PendingSignIn, expires_at: float) -> bytes:
-    state = pending.state
+    p = seal_pending(cipher, pending)
     doc = {
-        "browser_id": pending.browser_id,
-        "return_path": pending.return_path,
-        "response_type": pending.response_type,
-        "created_at": pending.created_at,
-        "secrets": _b64(seal_pending_secrets(cipher, state, pending.nonce, pending.code_verifier)).decode("ascii"),
+        "browser_id": p.browser_id,
+        "return_path": p.return_path,
+        "response_type": p.response_type,
+        "created_at": p.created_at,
+        "secrets": _b64(p.secrets).decode("ascii"),
     }
     value = _num(expires_at) + b"\n" + json.dumps(doc, separators=(",", ":"), ensure_ascii=True).encode("ascii")
-    if pending.callback is not None:
-        value += b"\n" + _b64(seal_fields(cipher, state, pending.callback))
+    if p.callback is not None:
+        value += b"\n" + _b64(p.callback)
     return value
 
 
@@ -159,35 +148,34 @@ def split_pending(value: bytes) -> tuple[float, dict[str, Any], bytes | None]:
 
 def decode_pending(cipher: TokenCipher, state: str, doc: dict[str, Any], callback: bytes | None) -> PendingSignIn:
     """The pending sign-in from :func:`split_pending`'s parts; CiphertextInvalid or ValueError."""
-    nonce, verifier = open_pending_secrets(cipher, state, _unb64(doc.get("secrets")))
     try:
-        return PendingSignIn(  # every field is checked by PendingSignIn itself
+        sealed = SealedPending(
             state=state,
             browser_id=doc["browser_id"],
-            nonce=nonce,
-            code_verifier=verifier,
             return_path=doc["return_path"],
-            created_at=doc["created_at"],
             response_type=doc["response_type"],
-            callback=None if callback is None else open_fields(cipher, state, _unb64(callback)),
+            created_at=doc["created_at"],
+            secrets=_unb64(doc.get("secrets")),
+            callback=None if callback is None else _unb64(callback),
         )
     except KeyError as exc:
         raise CiphertextInvalid("stored pending sign-in is malformed") from exc
+    return open_pending(cipher, sealed)
 
 
 def encode_session(cipher: TokenCipher, r: SessionRecord) -> dict[bytes, bytes]:
-    sid = r.session_id
+    s = seal_session(cipher, r)
     fields = {
-        b"created_at": _num(r.created_at),
-        b"expires_at": _num(r.expires_at),
-        b"last_seen": _num(r.last_seen),
-        b"claims": dump_claims(r.claims).encode("utf-8"),
-        b"csrf": seal_text(cipher, "session", "csrf", sid, r.csrf_token),
-        b"flow_id": r.flow_id.encode("utf-8"),
-        b"version": str(r.version).encode("ascii"),
+        b"created_at": _num(s.created_at),
+        b"expires_at": _num(s.expires_at),
+        b"last_seen": _num(s.last_seen),
+        b"claims": s.claims.encode("utf-8"),
+        b"csrf": s.csrf,
+        b"flow_id": s.flow_id.encode("utf-8"),
+        b"version": str(s.version).encode("ascii"),
     }
-    if r.tokens is not None:
-        fields[b"tokens"] = seal_tokens(cipher, sid, r.tokens)
+    if s.tokens is not None:
+        fields[b"tokens"] = s.tokens
     return fields
 
 
@@ -206,18 +194,17 @@ def decode_session(cipher: TokenCipher, session_id: str, fields: Mapping[bytes, 
         version, csrf = int(fields[b"version"]), fields[b"csrf"]
     except KeyError as exc:
         raise CiphertextInvalid("stored session is malformed") from exc
-    tokens = fields.get(b"tokens")
-    return SessionRecord(
+    return open_session(cipher, SealedSession(
         session_id=session_id,
         created_at=created_at,
         expires_at=session_expires_at(fields),
         last_seen=last_seen,
-        claims=load_claims(claims),
-        tokens=None if tokens is None else open_tokens(cipher, session_id, tokens),
-        csrf_token=open_text(cipher, "session", "csrf", session_id, csrf),
+        claims=claims,
+        tokens=fields.get(b"tokens"),
+        csrf=csrf,
         flow_id=flow_id,
         version=version,
-    )
+    ))
 
 
 def lock_value(expires_at: float, owner: str) -> bytes:

@@ -20,7 +20,7 @@ and the Lua scripts are in ``aadweb.sessions._redis_layout``; URL, pool and erro
   ``lease / 3`` seconds (compare-and-set on the owner), so a slow refresh keeps its lock; if the
   process dies, renewal stops and the lease ends by itself.
 * Tokens, nonce, PKCE verifier, CSRF token and the stashed callback are stored only as AES-GCM
-  ciphertext bound to their record (``aadweb.sessions._codec``, shared with sqlite).
+  ciphertext bound to their record (``aadweb.sessions._codec``, shared with sqlite and memory).
 * Every Redis failure is SessionStoreError at once (no retries): the app answers 503, and works
   again as soon as Redis does, with the same store object.
 """

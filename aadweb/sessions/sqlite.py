@@ -28,15 +28,13 @@ from aadweb.errors import SessionStoreError
 
 from ._base import LAST_SEEN_RESOLUTION, acquire_polling, check_ttl, check_wait, lock_name, log, warn_gone
 from ._codec import (
-    dump_claims,
-    load_claims,
-    open_fields,
-    open_pending_secrets,
-    open_text,
-    open_tokens,
+    SealedPending,
+    SealedSession,
+    open_pending,
+    open_session,
     seal_fields,
-    seal_pending_secrets,
-    seal_text,
+    seal_pending,
+    seal_session,
     seal_tokens,
 )
 from ._crypto import CiphertextInvalid, TokenCipher
@@ -100,13 +98,11 @@ class SqliteSessionStore:
 
     def put_pending(self, pending: PendingSignIn, ttl: float) -> None:
         check_ttl(ttl, "ttl")
-        state = pending.state
-        sealed = seal_pending_secrets(self._cipher, state, pending.nonce, pending.code_verifier)
-        posted = None if pending.callback is None else seal_fields(self._cipher, state, pending.callback)
+        p = seal_pending(self._cipher, pending)
         now = self.clock()
-        row = (state, pending.browser_id, pending.return_path, pending.response_type, pending.created_at)
+        row = (p.state, p.browser_id, p.return_path, p.response_type, p.created_at, now + ttl, p.secrets, p.callback)
         with self._sql.run("storing a pending sign-in") as conn:
-            cur = conn.execute(_PUT_PENDING, (*row, now + ttl, sealed, posted, now))
+            cur = conn.execute(_PUT_PENDING, (*row, now))
         if cur.rowcount != 1:
             raise SessionStoreError("a live pending sign-in already has this state")
 
@@ -129,17 +125,10 @@ class SqliteSessionStore:
         if not hmac.compare_digest(str(bound).encode(), browser_id.encode()):
             return None  # deleted all the same: the state reached a browser that did not start it
         try:
-            nonce, verifier = open_pending_secrets(self._cipher, state, sealed)
-            return PendingSignIn(
-                state=state,
-                browser_id=bound,
-                nonce=nonce,
-                code_verifier=verifier,
-                return_path=return_path,
-                created_at=created_at,
-                response_type=response_type,
-                callback=None if posted is None else open_fields(self._cipher, state, posted),
-            )
+            return open_pending(self._cipher, SealedPending(
+                state=state, browser_id=bound, return_path=return_path, response_type=response_type,
+                created_at=created_at, secrets=sealed, callback=posted,
+            ))
         except (CiphertextInvalid, ValueError) as exc:
             warn_gone("state", state, str(exc))
             return None
@@ -159,10 +148,8 @@ class SqliteSessionStore:
     # --- sessions ---------------------------------------------------------------------
 
     def create_session(self, r: SessionRecord) -> None:
-        sid = r.session_id
-        tokens = None if r.tokens is None else seal_tokens(self._cipher, sid, r.tokens)
-        csrf = seal_text(self._cipher, "session", "csrf", sid, r.csrf_token)
-        row = (sid, r.created_at, r.expires_at, r.last_seen, dump_claims(r.claims), tokens, csrf, r.flow_id, r.version)
+        s = seal_session(self._cipher, r)
+        row = (s.session_id, s.created_at, s.expires_at, s.last_seen, s.claims, s.tokens, s.csrf, s.flow_id, s.version)
         with self._sql.run("creating a session") as conn:
             cur = conn.execute(_CREATE_SESSION, row)
         if cur.rowcount != 1:
@@ -190,17 +177,10 @@ class SqliteSessionStore:
 
     def _record(self, session_id: str, row: tuple[Any, ...]) -> SessionRecord:
         created_at, expires_at, last_seen, claims, tokens, csrf, flow_id, version = row
-        return SessionRecord(
-            session_id=session_id,
-            created_at=created_at,
-            expires_at=expires_at,
-            last_seen=last_seen,
-            claims=load_claims(claims),
-            tokens=None if tokens is None else open_tokens(self._cipher, session_id, tokens),
-            csrf_token=open_text(self._cipher, "session", "csrf", session_id, csrf),
-            flow_id=flow_id,
-            version=version,
-        )
+        return open_session(self._cipher, SealedSession(
+            session_id=session_id, created_at=created_at, expires_at=expires_at, last_seen=last_seen,
+            claims=claims, tokens=tokens, csrf=csrf, flow_id=flow_id, version=version,
+        ))
 
     def update_tokens(self, session_id: str, tokens: TokenSet | None, *, expected_version: int) -> bool:
         if tokens is not None and not isinstance(tokens, TokenSet):

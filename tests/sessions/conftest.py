@@ -47,7 +47,7 @@ StoreFactory = Callable[[Path, FakeClock], SessionStore]
 
 
 def _memory(tmp: Path, clock: FakeClock) -> SessionStore:
-    return MemorySessionStore(clock=clock)
+    return MemorySessionStore(cipher=TokenCipher.from_secret(SECRET_KEY), clock=clock)
 
 
 def _sqlite(tmp: Path, clock: FakeClock) -> SessionStore:

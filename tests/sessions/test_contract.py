@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -13,6 +14,7 @@ from aadweb._secret import Secret
 from aadweb.errors import SessionStoreError
 from aadweb.sessions import PENDING_TTL, PendingSignIn, SessionStore
 from tests.sessions.conftest import FakeClock, make_pending, make_record, make_tokens
+from tests.sessions.peek import SENTINELS, at_rest, tamper_pending, tamper_session
 
 TTL = PENDING_TTL
 
@@ -298,6 +300,47 @@ def test_delete_session_drops_its_refresh_lock(store: SessionStore) -> None:
         store.delete_session(r.session_id)
         with store.refresh_lock(r.session_id, lease=30) as again:
             assert again is True
+
+
+# --- secrets at rest (DESIGN.md, Sessions: "in every store, memory: included") -------------
+
+
+def test_secrets_are_sealed_at_rest(store: SessionStore) -> None:
+    p = make_pending()
+    store.put_pending(p, TTL)
+    assert store.stash_callback(p.state, {"code": "CODE-SENTINEL", "id_token": "POSTED-IDT-SENTINEL"})
+    store.put_pending(make_pending("kept-pending"), TTL)
+    store.create_session(make_record("kept-session"))
+    assert store.update_tokens("kept-session", make_tokens("2"), expected_version=0)
+    assert store.get_session("kept-session") is not None
+    raw = at_rest(store)
+    assert b"CLAIM-VISIBLE" in raw and b"kept-pending" in raw  # the check can see plain text
+    for sentinel in SENTINELS:
+        assert sentinel.encode() not in raw, sentinel
+    got = store.take_pending(p.state, p.browser_id)
+    assert got is not None and got.callback == {"code": "CODE-SENTINEL", "id_token": "POSTED-IDT-SENTINEL"}
+
+
+@pytest.mark.parametrize("field", ["tokens", "csrf"])
+def test_a_tampered_session_is_gone(store: SessionStore, caplog: pytest.LogCaptureFixture, field: str) -> None:
+    r, other = make_record(), make_record()
+    store.create_session(r)
+    store.create_session(other)
+    tamper_session(store, r.session_id, field)
+    with caplog.at_level(logging.WARNING, logger="aadweb.sessions"):
+        assert store.get_session(r.session_id) is None
+    assert "failed authentication" in caplog.text
+    assert r.session_id not in caplog.text and not any(s in caplog.text for s in SENTINELS)
+    assert store.counts() == {"sessions": 1, "pending": 0, "locks": 0, "expired": 0}  # deleted, not hidden
+    assert store.get_session(other.session_id) == other
+
+
+def test_a_tampered_pending_sign_in_is_spent(store: SessionStore) -> None:
+    p = make_pending()
+    store.put_pending(p, TTL)
+    tamper_pending(store, p.state)
+    assert store.take_pending(p.state, p.browser_id) is None
+    assert store.counts()["pending"] == 0
 
 
 # --- housekeeping ----------------------------------------------------------------------

@@ -19,7 +19,8 @@ Values:
   ``secrets``: nonce and PKCE verifier, AES-GCM sealed (``aadweb.sessions._codec``), base64.
   The last line is the stashed callback fields, sealed, base64. JSON and base64 hold no raw
   newline, so the lines are unambiguous, also to Lua.
-* session: hash fields ``created_at``, ``expires_at``, ``last_seen`` (float text), ``claims``
+* session: hash fields ``created_at``, ``expires_at``, ``last_seen`` (float text; with an idle
+  limit, the session also ends ``idle_limit`` seconds after it), ``claims``
   (JSON, display data), ``tokens`` (sealed; absent when ``None``), ``csrf`` (sealed),
   ``flow_id``, ``version`` (integer text). A hash, so that ``last_seen`` and the CAS on
   ``version`` + ``tokens`` are separate field writes that cannot overwrite each other.
@@ -186,6 +187,13 @@ def session_expires_at(fields: Mapping[bytes, bytes]) -> float:
         raise CiphertextInvalid("stored session is malformed") from exc
 
 
+def session_last_seen(fields: Mapping[bytes, bytes]) -> float:
+    try:
+        return float(fields[b"last_seen"])
+    except (KeyError, ValueError) as exc:
+        raise CiphertextInvalid("stored session is malformed") from exc
+
+
 def decode_session(cipher: TokenCipher, session_id: str, fields: Mapping[bytes, bytes]) -> SessionRecord:
     """The session from its hash fields; CiphertextInvalid or ValueError if they are not one."""
     try:
@@ -275,15 +283,18 @@ end
 return 0
 """
 
-#: KEYS[1]; ARGV: now, expected version, '1' + sealed tokens or '0' (drop the tokens).
-#: Compare-and-set on ``version`` of a live session; bumps it. 1 if written.
+#: KEYS[1]; ARGV: now, idle limit (0: none), expected version, '1' + sealed tokens or '0' (drop
+#: the tokens). Compare-and-set on ``version`` of a live (not expired, not idle) session; bumps
+#: it. 1 if written.
 UPDATE_TOKENS: Final = r"""
-local f = redis.call('HMGET', KEYS[1], 'expires_at', 'version')
-if not f[1] or not f[2] then return 0 end
-if tonumber(ARGV[1]) >= tonumber(f[1]) then return 0 end
-if tonumber(f[2]) ~= tonumber(ARGV[2]) then return 0 end
-if ARGV[3] == '1' then
-  redis.call('HSET', KEYS[1], 'tokens', ARGV[4])
+local f = redis.call('HMGET', KEYS[1], 'expires_at', 'version', 'last_seen')
+if not f[1] or not f[2] or not f[3] then return 0 end
+local now, idle = tonumber(ARGV[1]), tonumber(ARGV[2])
+if now >= tonumber(f[1]) then return 0 end
+if idle > 0 and now - tonumber(f[3]) >= idle then return 0 end
+if tonumber(f[2]) ~= tonumber(ARGV[3]) then return 0 end
+if ARGV[4] == '1' then
+  redis.call('HSET', KEYS[1], 'tokens', ARGV[5])
 else
   redis.call('HDEL', KEYS[1], 'tokens')
 end
@@ -319,14 +330,21 @@ return 0
 """
 )
 
-#: KEYS: any of the store's keys; ARGV: at, 'purge' or 'count'. Per key: 1 alive at ``at``,
-#: 0 logically expired (deleted when purging), -1 gone or not a store value.
+#: KEYS: any of the store's keys; ARGV: at, 'purge' or 'count', idle limit (0: none). Per key:
+#: 1 alive at ``at``, 0 logically expired or idle (deleted when purging), -1 gone or not a
+#: store value.
 EXPIRY_SWEEP: Final = (
     _EXPIRES_AT
     + r"""
+local idle = tonumber(ARGV[3])
 local function logical_expiry(key)
   local kind = redis.call('TYPE', key)['ok']
-  if kind == 'hash' then return tonumber(redis.call('HGET', key, 'expires_at')) end
+  if kind == 'hash' then
+    local f = redis.call('HMGET', key, 'expires_at', 'last_seen')
+    local exp, seen = tonumber(f[1]), tonumber(f[2])
+    if exp and seen and idle > 0 and seen + idle < exp then return seen + idle end
+    return exp
+  end
   if kind == 'string' then return expires_at(redis.call('GETRANGE', key, 0, 63)) end
   return nil
 end

@@ -23,11 +23,13 @@ from contextlib import contextmanager
 from aadweb.errors import SessionStoreError
 
 from ._base import (
-    LAST_SEEN_RESOLUTION,
     acquire_polling,
+    check_idle,
     check_ttl,
     check_wait,
+    idle_cutoff,
     lock_name,
+    touch_interval,
     warn_gone,
 )
 from ._codec import (
@@ -49,9 +51,11 @@ __all__ = ["MemorySessionStore"]
 class MemorySessionStore:
     """The :class:`~aadweb.sessions.SessionStore` contract in one process's memory."""
 
-    def __init__(self, *, cipher: TokenCipher, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, *, cipher: TokenCipher, clock: Callable[[], float] = time.time, idle: float = 0) -> None:
         self.clock = clock
         self._cipher = cipher
+        self._idle = check_idle(idle)
+        self._touch_every = touch_interval(self._idle)
         self._lock = threading.Lock()
         self._closed = False
         self._pending: dict[str, tuple[SealedPending, float]] = {}
@@ -59,11 +63,14 @@ class MemorySessionStore:
         self._locks: dict[str, tuple[str, float]] = {}
 
     def __repr__(self) -> str:
-        return "MemorySessionStore()"
+        return f"MemorySessionStore(idle={self._idle:g})" if self._idle else "MemorySessionStore()"
 
     def _check_open(self) -> None:
         if self._closed:
             raise SessionStoreError("memory session store is closed")
+
+    def _alive(self, sealed: SealedSession, at: float) -> bool:
+        return at < sealed.expires_at and sealed.last_seen > idle_cutoff(self._idle, at)
 
     # --- pending sign-ins -------------------------------------------------------------
 
@@ -122,7 +129,11 @@ class MemorySessionStore:
             now = self.clock()
             if sealed is None or now >= sealed.expires_at:
                 return None
-            if now - sealed.last_seen >= LAST_SEEN_RESOLUTION:
+            if not self._alive(sealed, now):  # idle: gone, and deleted
+                del self._sessions[session_id]
+                self._locks.pop(lock_name(session_id), None)
+                return None
+            if now - sealed.last_seen >= self._touch_every:
                 sealed = dataclasses.replace(sealed, last_seen=now)
                 self._sessions[session_id] = sealed
         try:
@@ -139,7 +150,7 @@ class MemorySessionStore:
         with self._lock:
             self._check_open()
             held = self._sessions.get(session_id)
-            if held is None or self.clock() >= held.expires_at or held.version != expected_version:
+            if held is None or not self._alive(held, self.clock()) or held.version != expected_version:
                 return False
             self._sessions[session_id] = dataclasses.replace(held, tokens=sealed, version=held.version + 1)
             return True
@@ -157,7 +168,7 @@ class MemorySessionStore:
             self._check_open()
             at = self.clock() if now is None else now
             dead_p = [k for k, (_, exp) in self._pending.items() if at >= exp]
-            dead_s = [k for k, r in self._sessions.items() if at >= r.expires_at]
+            dead_s = [k for k, r in self._sessions.items() if not self._alive(r, at)]
             dead_l = [k for k, (_, exp) in self._locks.items() if at >= exp]
             for key in dead_p:
                 del self._pending[key]
@@ -172,7 +183,7 @@ class MemorySessionStore:
             self._check_open()
             at = self.clock() if now is None else now
             pending = sum(at < exp for _, exp in self._pending.values())
-            sessions = sum(at < r.expires_at for r in self._sessions.values())
+            sessions = sum(self._alive(r, at) for r in self._sessions.values())
             locks = sum(at < exp for _, exp in self._locks.values())
             total = len(self._pending) + len(self._sessions) + len(self._locks)
             expired = total - sessions - pending - locks

@@ -13,7 +13,8 @@ import pytest
 from aadweb._secret import Secret
 from aadweb.errors import SessionStoreError
 from aadweb.sessions import PENDING_TTL, PendingSignIn, SessionStore
-from tests.sessions.conftest import FakeClock, make_pending, make_record, make_tokens
+from aadweb.sessions._base import idle_limit, touch_interval
+from tests.sessions.conftest import IDLE, FakeClock, make_pending, make_record, make_tokens
 from tests.sessions.peek import SENTINELS, at_rest, tamper_pending, tamper_session
 
 TTL = PENDING_TTL
@@ -183,6 +184,85 @@ def test_get_session_refreshes_last_seen_at_most_once_a_minute(store: SessionSto
     assert got is not None and got.last_seen == clock.now
     again = store.get_session(r.session_id)
     assert again is not None and again.last_seen == clock.now
+
+
+# --- idle sessions (AADWEB_SESSION_IDLE) ---------------------------------------------------
+
+TOUCH = touch_interval(IDLE)
+
+
+def test_an_idle_session_ends_and_is_deleted(idle_store: SessionStore, clock: FakeClock) -> None:
+    r = make_record()
+    idle_store.create_session(r)
+    for _ in range(3):
+        clock.advance(IDLE - 1)
+        assert idle_store.get_session(r.session_id) is not None
+    clock.advance(idle_limit(IDLE))
+    assert idle_store.get_session(r.session_id) is None
+    assert idle_store.counts() == {"sessions": 0, "pending": 0, "locks": 0, "expired": 0}  # deleted
+
+
+def test_a_session_used_regularly_never_idles_out(idle_store: SessionStore, clock: FakeClock) -> None:
+    """Reads just under the touch interval apart (no write), then a gap just under IDLE: the
+    stored last_seen lags the last read, and the session must live all the same."""
+    r = make_record(ttl=8 * 3600)
+    idle_store.create_session(r)
+    for _ in range(20):
+        for step in (TOUCH - 0.5, IDLE - 1, 0.25):
+            clock.advance(step)
+            assert idle_store.get_session(r.session_id) is not None, clock.now - r.created_at
+
+
+def test_an_idle_session_ends_within_one_touch_interval_of_idle(idle_store: SessionStore, clock: FakeClock) -> None:
+    r = make_record()
+    idle_store.create_session(r)
+    clock.advance(TOUCH - 0.5)
+    assert idle_store.get_session(r.session_id) is not None  # no write: last_seen stays at T0
+    clock.advance(IDLE + 0.5)
+    assert idle_store.get_session(r.session_id) is None  # IDLE + 0.5 s after the last read
+
+
+def test_get_session_refreshes_last_seen_once_per_touch_interval(idle_store: SessionStore, clock: FakeClock) -> None:
+    assert TOUCH < 60  # a short idle limit touches more often than once a minute
+    r = make_record()
+    idle_store.create_session(r)
+    clock.advance(TOUCH - 1)
+    got = idle_store.get_session(r.session_id)
+    assert got is not None and got.last_seen == r.last_seen
+    clock.advance(1)
+    got = idle_store.get_session(r.session_id)
+    assert got is not None and got.last_seen == clock.now
+
+
+def test_an_active_session_still_ends_at_its_lifetime(idle_store: SessionStore, clock: FakeClock) -> None:
+    r = make_record(ttl=3 * IDLE)
+    idle_store.create_session(r)
+    while clock.now + 100 < r.expires_at:
+        clock.advance(100)
+        assert idle_store.get_session(r.session_id) is not None
+    clock.now = r.expires_at
+    assert idle_store.get_session(r.session_id) is None
+
+
+def test_an_idle_session_is_expired_for_update_counts_and_purge(idle_store: SessionStore, clock: FakeClock) -> None:
+    used, left = make_record(), make_record()
+    idle_store.create_session(used)
+    idle_store.create_session(left)
+    clock.advance(IDLE - 1)
+    assert idle_store.get_session(used.session_id) is not None
+    clock.advance(TOUCH + 2)  # ``left`` was last seen IDLE + TOUCH + 1 s ago
+    assert idle_store.update_tokens(left.session_id, make_tokens("2"), expected_version=0) is False
+    assert idle_store.counts() == {"sessions": 1, "pending": 0, "locks": 0, "expired": 1}
+    assert idle_store.purge_expired() == 1
+    assert idle_store.counts() == {"sessions": 1, "pending": 0, "locks": 0, "expired": 0}
+    assert idle_store.update_tokens(used.session_id, make_tokens("2"), expected_version=0) is True
+
+
+def test_without_an_idle_limit_a_session_lives_until_it_expires(store: SessionStore, clock: FakeClock) -> None:
+    r = make_record(ttl=8 * 3600)
+    store.create_session(r)
+    clock.advance(8 * 3600 - 1)
+    assert store.get_session(r.session_id) is not None
 
 
 def test_update_tokens_is_compare_and_set(store: SessionStore) -> None:

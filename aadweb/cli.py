@@ -302,7 +302,8 @@ def _sessions(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return 2
     assert settings.secret_key is not None  # required by Settings.from_env()
     try:
-        store = open_store(settings.session_store, secret_key=settings.secret_key.reveal())
+        store = open_store(settings.session_store, secret_key=settings.secret_key.reveal(),
+                           idle=settings.session_idle)  # idle sessions count, and purge, as expired
         try:
             purged = store.purge_expired() if args.purge else None
             counts = store.counts()

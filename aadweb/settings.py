@@ -38,6 +38,14 @@ MULTI_TENANT: Final = frozenset({"common", "organizations"})
 WEAK_SECRET_KEYS: Final = frozenset({"development", "secret", "changeme", "change-me", "dev", "test"})
 MIN_SECRET_KEY_LENGTH: Final = 32
 RESPONSE_TYPES: Final = ("code id_token", "code")
+#: ``AADWEB_SESSION_LIFETIME``: default 8 hours (a working day), bounds 5 minutes to 90 days
+#: (Azure AD's refresh tokens end after 90 days of inactivity: a session cannot outlive that).
+DEFAULT_SESSION_LIFETIME: Final = 28800
+MIN_SESSION_LIFETIME: Final = 300
+MAX_SESSION_LIFETIME: Final = 90 * 86400
+#: ``AADWEB_SESSION_IDLE`` is 0 (off) or at least a minute: shorter would end sessions while
+#: the user reads one page.
+MIN_SESSION_IDLE: Final = 60
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -152,6 +160,8 @@ class Settings:
     trusted_proxy_hops: int = 0
     http_timeout: float = 10.0
     clock_skew: int = 120
+    session_lifetime: int = DEFAULT_SESSION_LIFETIME
+    session_idle: int = 0
     app_signing_keys: bool = False
     proxy: str | None = None
     require_secret_key: bool = True
@@ -267,6 +277,7 @@ class Settings:
             p.append("AADWEB_HTTP_TIMEOUT must be a number of seconds above 0 and at most 120.")
         if not 0 <= self.clock_skew <= 600:
             p.append("AADWEB_CLOCK_SKEW must be a whole number of seconds from 0 to 600.")
+        p += _session_time_problems(self.session_lifetime, self.session_idle)
         if self.proxy is not None:
             p += _url_problems("AADWEB_PROXY", self.proxy, allow_path=False, allow_http=True)
         return p
@@ -391,6 +402,8 @@ _PARSERS: Final[Mapping[str, Callable[[str], Any]]] = {
     "app_signing_keys": _bool,
     "trusted_proxy_hops": _int,
     "clock_skew": _int,
+    "session_lifetime": _int,
+    "session_idle": _int,
     "http_timeout": _float,
     "tenant": lambda raw: raw,
     "client_id": lambda raw: raw,
@@ -418,6 +431,27 @@ def _read_toml(path: str, problems: list[str]) -> dict[str, str]:
         else:
             problems.append(f"AADWEB_CONFIG key {key} must be a string, number, boolean or list of strings.")
     return out
+
+
+def _session_time_problems(lifetime: int, idle: int) -> list[str]:
+    """DESIGN.md, Sessions: a session ends ``AADWEB_SESSION_LIFETIME`` seconds after sign-in and,
+    when ``AADWEB_SESSION_IDLE`` is set, that many seconds after its last request."""
+    p: list[str] = []
+    if isinstance(lifetime, bool) or not isinstance(lifetime, int) or not (
+        MIN_SESSION_LIFETIME <= lifetime <= MAX_SESSION_LIFETIME
+    ):
+        p.append(
+            f"AADWEB_SESSION_LIFETIME must be a whole number of seconds from {MIN_SESSION_LIFETIME} (5 minutes) "
+            f"to {MAX_SESSION_LIFETIME} (90 days)."
+        )
+    if isinstance(idle, bool) or not isinstance(idle, int) or not (idle == 0 or idle >= MIN_SESSION_IDLE):
+        p.append(f"AADWEB_SESSION_IDLE must be 0 (off) or a whole number of seconds, at least {MIN_SESSION_IDLE}.")
+    elif not p and idle > lifetime:
+        p.append(
+            f"AADWEB_SESSION_IDLE ({idle}) is longer than AADWEB_SESSION_LIFETIME ({lifetime}), so it would never "
+            "end a session: lower it, or set 0 to turn the idle limit off."
+        )
+    return p
 
 
 def _url_problems(name: str, url: str, *, allow_path: bool, allow_http: bool = False) -> list[str]:

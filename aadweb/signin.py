@@ -46,14 +46,12 @@ from aadweb.secret import Secret
 from aadweb.sessions import PENDING_TTL, PendingSignIn, SessionRecord, SessionStore, TokenSet
 from aadweb.settings import Settings
 
-__all__ = ["REFRESH_MARGIN", "SESSION_TTL", "Completed", "SignIn"]
+__all__ = ["REFRESH_MARGIN", "Completed", "SignIn"]
 
 log = logging.getLogger("aadweb.signin")
 
 #: Refresh the access token when it expires within this many seconds (DESIGN.md: 5 minutes).
 REFRESH_MARGIN: Final = 300.0
-#: How long a signed-in session lives on the server (absolute).
-SESSION_TTL: Final = 8 * 3600.0
 #: AADSTS codes that mean "the refresh token is dead: sign in again".
 DEAD_REFRESH_TOKEN: Final = frozenset({70008, 700082, 50173, 70043, 700084})
 
@@ -79,15 +77,17 @@ class SignIn:
         *,
         clock: Callable[[], float] = time.time,
         random_token: Callable[[int], str] = secrets.token_urlsafe,
-        session_ttl: float = SESSION_TTL,
+        session_ttl: float | None = None,
     ) -> None:
+        """``session_ttl``: seconds a session lives at most (default ``AADWEB_SESSION_LIFETIME``).
+        The idle limit (``AADWEB_SESSION_IDLE``) is the store's: see ``open_store(idle=...)``."""
         self.settings = settings
         self.store = store
         self.authority = authority
         self.graph = graph
         self.clock = clock
         self.random_token = random_token
-        self.session_ttl = session_ttl
+        self.session_ttl = float(settings.session_lifetime if session_ttl is None else session_ttl)
 
     # --- 1. begin ---------------------------------------------------------------------
 

@@ -148,6 +148,7 @@ def test_check_config_ok_prints_a_summary_with_fingerprints_only(
     assert fingerprint("secret_key", SECRET_KEY) in out
     assert f"AADWEB_TENANT: {DEMO_TENANT_ID}" in out
     assert "AADWEB_AUTHORITY_HOST: https://login.microsoftonline.com" in out
+    assert "AADWEB_SESSION_LIFETIME: 28800" in out and "AADWEB_SESSION_IDLE: 0" in out
 
 
 def test_check_config_prints_every_problem_once_and_exits_1(

@@ -51,3 +51,20 @@ def test_sessions_with_a_bad_configuration_exits_2(monkeypatch: pytest.MonkeyPat
     monkeypatch.delenv("AADWEB_TENANT", raising=False)
     assert main(["sessions"]) == 2
     assert "AADWEB_TENANT is required" in capsys.readouterr().err
+
+def test_sessions_counts_and_purges_idle_ones_with_an_idle_limit(
+    env: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import dataclasses
+    import time
+
+    now = time.time()
+    store = open_store(env, secret_key=SECRET_KEY)
+    for name, seen in (("busy", now - 10), ("idle", now - 4000)):
+        r = record(f"{name}-session-id-000000000000000000000", expires_at=now + 3600)
+        store.create_session(dataclasses.replace(r, created_at=now - 5000, last_seen=seen))
+    store.close()
+    monkeypatch.setenv("AADWEB_SESSION_IDLE", "1800")
+    assert main(["sessions", "--purge"]) == 0
+    out = capsys.readouterr().out
+    assert "purged 1 expired entries" in out and "sessions: 1" in out

@@ -5,6 +5,14 @@ Guarantees, each checked by ``tests/sessions/test_contract.py`` against every st
 * **Expiry is the store's job.** Pending sign-ins and sessions are alive while
   ``clock() < expires_at``; an expired one is never returned, whether or not it was purged.
   ``clock`` is injected (``time.time`` by default) so tests move time without sleeping.
+* **Idle sessions end** (``AADWEB_SESSION_IDLE``; a store opened with ``idle=0`` has no idle
+  limit). :meth:`SessionStore.get_session` moves ``last_seen`` forward, but writes it only when
+  the stored value is :func:`touch_interval` old or more (``min(idle / 10, 60 s)``), so page views
+  stay reads. A session is idle-gone once ``clock() - last_seen >= idle + touch_interval(idle)``
+  (:func:`idle_limit`): the stored ``last_seen`` may lag the last request by less than one
+  interval, so this is never sooner than ``idle`` seconds after the last request, and at most
+  one interval later. An idle-gone session is expired for every method (never returned, not
+  updated, deleted on read, counted and purged as expired).
 * **A state works once.** :meth:`SessionStore.take_pending` returns the pending sign-in and
   deletes it in one atomic step: of any number of concurrent takers, in any number of threads
   or processes, exactly one gets it.
@@ -20,7 +28,8 @@ Guarantees, each checked by ``tests/sessions/test_contract.py`` against every st
   overwrite each other silently.
 * **Single-flight refresh.** :meth:`SessionStore.refresh_lock` is a lease lock shared by every
   worker using the store: one holder at a time; the lease ends by itself when the holder dies.
-* **Secrets encrypted at rest** in persistent stores (``aadweb.sessions._crypto``), and never
+* **Secrets encrypted at rest** in every store, ``memory:`` included, through one code path
+  (``aadweb.sessions._codec``, ``aadweb.sessions._crypto``), and never
   in a log line or exception message. A stored secret that fails to decrypt (tampered,
   corrupted, or written under another ``AADWEB_SECRET_KEY``) makes its session or pending
   sign-in *gone*: it is deleted, a warning names only its fingerprint, and ``None`` is
@@ -48,14 +57,23 @@ from aadweb.secret import fingerprint
 
 from ._model import PendingSignIn, SessionRecord, TokenSet
 
-__all__ = ["COUNT_KEYS", "LAST_SEEN_RESOLUTION", "PENDING_TTL", "SessionStore"]
+__all__ = [
+    "COUNT_KEYS",
+    "LAST_SEEN_RESOLUTION",
+    "PENDING_TTL",
+    "SessionStore",
+    "check_idle",
+    "idle_cutoff",
+    "idle_limit",
+    "touch_interval",
+]
 
 log = logging.getLogger("aadweb.sessions")
 
 #: How long a pending sign-in lives (DESIGN.md, Sessions: "pending sign-ins expire in 10 minutes").
 PENDING_TTL: Final = 600.0
-#: ``get_session`` writes ``last_seen`` only when it is older than this (seconds), so that
-#: ordinary page views stay reads.
+#: ``get_session`` writes ``last_seen`` only when it is older than this (seconds; shorter with
+#: a short idle limit, see :func:`touch_interval`), so that ordinary page views stay reads.
 LAST_SEEN_RESOLUTION: Final = 60.0
 #: The keys of :meth:`SessionStore.counts`.
 COUNT_KEYS: Final = ("sessions", "pending", "locks", "expired")
@@ -85,7 +103,8 @@ class SessionStore(Protocol):
         """Store a new session; :class:`SessionStoreError` if the id exists (even expired)."""
 
     def get_session(self, session_id: str) -> SessionRecord | None:
-        """The live session, or ``None``. Refreshes ``last_seen`` at most once a minute."""
+        """The live session, or ``None`` (an idle-gone one is deleted). Refreshes ``last_seen``
+        at most once per :func:`touch_interval`."""
 
     def update_tokens(self, session_id: str, tokens: TokenSet | None, *, expected_version: int) -> bool:
         """Replace the tokens and bump ``version`` iff the session is live and its version is
@@ -115,6 +134,29 @@ class SessionStore(Protocol):
 
     def close(self) -> None:
         """Release connections. Idempotent; afterwards every call raises SessionStoreError."""
+
+
+def check_idle(idle: float) -> float:
+    """``idle`` if it is 0 (off) or a positive, finite number of seconds; else ValueError."""
+    if isinstance(idle, bool) or not isinstance(idle, int | float) or not 0 <= idle < float("inf"):
+        raise ValueError("idle must be 0 (no idle limit) or a positive number of seconds")
+    return float(idle)
+
+
+def touch_interval(idle: float) -> float:
+    """How old the stored ``last_seen`` may get before a read writes it (see module doc)."""
+    return min(idle / 10, LAST_SEEN_RESOLUTION) if idle > 0 else LAST_SEEN_RESOLUTION
+
+
+def idle_limit(idle: float) -> float:
+    """Seconds after the stored ``last_seen`` at which a session is idle-gone; 0: never."""
+    return idle + touch_interval(idle) if idle > 0 else 0.0
+
+
+def idle_cutoff(idle: float, now: float) -> float:
+    """A session whose stored ``last_seen`` is at or before this is idle-gone at ``now``
+    (``-inf`` without an idle limit)."""
+    return now - idle_limit(idle) if idle > 0 else float("-inf")
 
 
 def check_ttl(value: float, what: str) -> None:

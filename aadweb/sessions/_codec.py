@@ -1,4 +1,10 @@
-"""Bytes for persistent stores (sqlite now, redis later): JSON inside AES-GCM for secrets.
+"""What every store keeps (memory, sqlite, redis): JSON inside AES-GCM for secrets.
+
+:func:`seal_session` / :func:`open_session` and :func:`seal_pending` / :func:`open_pending` are
+the one code path between the model (``aadweb.sessions._model``) and what a store holds: a
+:class:`SealedSession` or :class:`SealedPending`, whose plain fields are display or lookup data
+and whose ``bytes`` fields are ciphertext. The memory store keeps these objects as they are;
+sqlite maps their fields to columns, redis to hash fields or a value's lines.
 
 Each sealed value is bound (AES-GCM associated data) to ``kind``, ``field`` and the key of its
 record, e.g. ``("session", "tokens", session_id)``, so it cannot be replayed into another
@@ -10,24 +16,27 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from aadweb.errors import SessionStoreError
 from aadweb.secret import Secret
 
 from ._crypto import CiphertextInvalid, TokenCipher
-from ._model import TokenSet, check_fields
+from ._model import PendingSignIn, SessionRecord, TokenSet, check_fields
 
 __all__ = [
+    "SealedPending",
+    "SealedSession",
     "dump_claims",
     "load_claims",
     "open_fields",
-    "open_pending_secrets",
-    "open_text",
+    "open_pending",
+    "open_session",
     "open_tokens",
     "seal_fields",
-    "seal_pending_secrets",
-    "seal_text",
+    "seal_pending",
+    "seal_session",
     "seal_tokens",
 ]
 
@@ -139,3 +148,94 @@ def load_claims(text: str) -> dict[str, Any]:
     if not isinstance(claims, dict):
         raise CiphertextInvalid("stored claims are not a JSON object")
     return claims
+
+
+# --- whole records ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SealedSession:
+    """A session as a store holds it: ``claims`` as JSON text, ``tokens`` and ``csrf`` sealed
+    to ``session_id`` (``tokens`` is ``None`` when the session has none)."""
+
+    session_id: str
+    created_at: float
+    expires_at: float
+    last_seen: float
+    claims: str
+    tokens: bytes | None
+    csrf: bytes
+    flow_id: str
+    version: int
+
+
+def seal_session(cipher: TokenCipher, r: SessionRecord) -> SealedSession:
+    sid = r.session_id
+    return SealedSession(
+        session_id=sid,
+        created_at=r.created_at,
+        expires_at=r.expires_at,
+        last_seen=r.last_seen,
+        claims=dump_claims(r.claims),
+        tokens=None if r.tokens is None else seal_tokens(cipher, sid, r.tokens),
+        csrf=seal_text(cipher, "session", "csrf", sid, r.csrf_token),
+        flow_id=r.flow_id,
+        version=r.version,
+    )
+
+
+def open_session(cipher: TokenCipher, s: SealedSession) -> SessionRecord:
+    """The session back; :class:`CiphertextInvalid` or ``ValueError`` if it is not one any more."""
+    sid = s.session_id
+    return SessionRecord(  # every field is checked by SessionRecord itself
+        session_id=sid,
+        created_at=s.created_at,
+        expires_at=s.expires_at,
+        last_seen=s.last_seen,
+        claims=load_claims(s.claims),
+        tokens=None if s.tokens is None else open_tokens(cipher, sid, s.tokens),
+        csrf_token=open_text(cipher, "session", "csrf", sid, s.csrf),
+        flow_id=s.flow_id,
+        version=s.version,
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SealedPending:
+    """A pending sign-in as a store holds it: nonce and PKCE verifier sealed together in
+    ``secrets``, the stashed callback fields sealed in ``callback``; both bound to ``state``."""
+
+    state: str
+    browser_id: str
+    return_path: str
+    response_type: str
+    created_at: float
+    secrets: bytes
+    callback: bytes | None
+
+
+def seal_pending(cipher: TokenCipher, p: PendingSignIn) -> SealedPending:
+    return SealedPending(
+        state=p.state,
+        browser_id=p.browser_id,
+        return_path=p.return_path,
+        response_type=p.response_type,
+        created_at=p.created_at,
+        secrets=seal_pending_secrets(cipher, p.state, p.nonce, p.code_verifier),
+        callback=None if p.callback is None else seal_fields(cipher, p.state, p.callback),
+    )
+
+
+def open_pending(cipher: TokenCipher, s: SealedPending) -> PendingSignIn:
+    """The pending sign-in back; :class:`CiphertextInvalid` or ``ValueError`` if it is not one."""
+    nonce, verifier = open_pending_secrets(cipher, s.state, s.secrets)
+    return PendingSignIn(  # every field is checked by PendingSignIn itself
+        state=s.state,
+        browser_id=s.browser_id,
+        nonce=nonce,
+        code_verifier=verifier,
+        return_path=s.return_path,
+        created_at=s.created_at,
+        response_type=s.response_type,
+        callback=None if s.callback is None else open_fields(cipher, s.state, s.callback),
+    )

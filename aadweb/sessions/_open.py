@@ -29,18 +29,21 @@ __all__ = ["open_store"]
 _HINT = "AADWEB_SESSION_STORE must be 'memory:', 'sqlite:///path' or 'redis://host:port/db'"
 
 
-def open_store(url: str, *, secret_key: str, clock: Callable[[], float] = time.time) -> SessionStore:
-    """Open the session store ``url`` names; tokens are encrypted under a key from ``secret_key``."""
+def open_store(
+    url: str, *, secret_key: str, clock: Callable[[], float] = time.time, idle: float = 0
+) -> SessionStore:
+    """Open the session store ``url`` names; tokens are encrypted under a key from ``secret_key``;
+    sessions end after ``idle`` seconds without a read (``AADWEB_SESSION_IDLE``; 0: never)."""
     if url in ("memory:", "memory://"):
-        return MemorySessionStore(clock=clock)
+        return MemorySessionStore(cipher=TokenCipher.from_secret(secret_key), clock=clock, idle=idle)
     if url.startswith(("redis://", "rediss://")):
-        return RedisSessionStore(url, cipher=TokenCipher.from_secret(secret_key), clock=clock)
+        return RedisSessionStore(url, cipher=TokenCipher.from_secret(secret_key), clock=clock, idle=idle)
     if url.startswith("sqlite:"):
         if not url.startswith("sqlite:///") or "?" in url or "#" in url:
             raise ConfigurationError([f"{_HINT}: a sqlite URL is sqlite:///path, with no host, query or fragment"])
         path = unquote(url[len("sqlite:///") :])
         if not path or path == ":memory:" or path.endswith("/"):
             raise ConfigurationError([f"{_HINT}: the sqlite URL names no database file"])
-        return SqliteSessionStore(path, cipher=TokenCipher.from_secret(secret_key), clock=clock)
+        return SqliteSessionStore(path, cipher=TokenCipher.from_secret(secret_key), clock=clock, idle=idle)
     scheme = url.split(":", 1)[0] if ":" in url else ""
     raise ConfigurationError([f"{_HINT}: unknown scheme {scheme!r}" if scheme else _HINT])

@@ -19,7 +19,8 @@ Values:
   ``secrets``: nonce and PKCE verifier, AES-GCM sealed (``aadweb.sessions._codec``), base64.
   The last line is the stashed callback fields, sealed, base64. JSON and base64 hold no raw
   newline, so the lines are unambiguous, also to Lua.
-* session: hash fields ``created_at``, ``expires_at``, ``last_seen`` (float text), ``claims``
+* session: hash fields ``created_at``, ``expires_at``, ``last_seen`` (float text; with an idle
+  limit, the session also ends ``idle_limit`` seconds after it), ``claims``
   (JSON, display data), ``tokens`` (sealed; absent when ``None``), ``csrf`` (sealed),
   ``flow_id``, ``version`` (integer text). A hash, so that ``last_seen`` and the CAS on
   ``version`` + ``tokens`` are separate field writes that cannot overwrite each other.
@@ -37,18 +38,7 @@ import math
 from collections.abc import Mapping
 from typing import Any, Final
 
-from ._codec import (
-    dump_claims,
-    load_claims,
-    open_fields,
-    open_pending_secrets,
-    open_text,
-    open_tokens,
-    seal_fields,
-    seal_pending_secrets,
-    seal_text,
-    seal_tokens,
-)
+from ._codec import SealedPending, SealedSession, open_pending, open_session, seal_fields, seal_pending, seal_session
 from ._crypto import CiphertextInvalid, TokenCipher
 from ._model import PendingSignIn, SessionRecord
 
@@ -125,17 +115,17 @@ def _unb64(text: Any) -> bytes:
 
 
 def encode_pending(cipher: TokenCipher, pending: PendingSignIn, expires_at: float) -> bytes:
-    state = pending.state
+    p = seal_pending(cipher, pending)
     doc = {
-        "browser_id": pending.browser_id,
-        "return_path": pending.return_path,
-        "response_type": pending.response_type,
-        "created_at": pending.created_at,
-        "secrets": _b64(seal_pending_secrets(cipher, state, pending.nonce, pending.code_verifier)).decode("ascii"),
+        "browser_id": p.browser_id,
+        "return_path": p.return_path,
+        "response_type": p.response_type,
+        "created_at": p.created_at,
+        "secrets": _b64(p.secrets).decode("ascii"),
     }
     value = _num(expires_at) + b"\n" + json.dumps(doc, separators=(",", ":"), ensure_ascii=True).encode("ascii")
-    if pending.callback is not None:
-        value += b"\n" + _b64(seal_fields(cipher, state, pending.callback))
+    if p.callback is not None:
+        value += b"\n" + _b64(p.callback)
     return value
 
 
@@ -159,41 +149,47 @@ def split_pending(value: bytes) -> tuple[float, dict[str, Any], bytes | None]:
 
 def decode_pending(cipher: TokenCipher, state: str, doc: dict[str, Any], callback: bytes | None) -> PendingSignIn:
     """The pending sign-in from :func:`split_pending`'s parts; CiphertextInvalid or ValueError."""
-    nonce, verifier = open_pending_secrets(cipher, state, _unb64(doc.get("secrets")))
     try:
-        return PendingSignIn(  # every field is checked by PendingSignIn itself
+        sealed = SealedPending(
             state=state,
             browser_id=doc["browser_id"],
-            nonce=nonce,
-            code_verifier=verifier,
             return_path=doc["return_path"],
-            created_at=doc["created_at"],
             response_type=doc["response_type"],
-            callback=None if callback is None else open_fields(cipher, state, _unb64(callback)),
+            created_at=doc["created_at"],
+            secrets=_unb64(doc.get("secrets")),
+            callback=None if callback is None else _unb64(callback),
         )
     except KeyError as exc:
         raise CiphertextInvalid("stored pending sign-in is malformed") from exc
+    return open_pending(cipher, sealed)
 
 
 def encode_session(cipher: TokenCipher, r: SessionRecord) -> dict[bytes, bytes]:
-    sid = r.session_id
+    s = seal_session(cipher, r)
     fields = {
-        b"created_at": _num(r.created_at),
-        b"expires_at": _num(r.expires_at),
-        b"last_seen": _num(r.last_seen),
-        b"claims": dump_claims(r.claims).encode("utf-8"),
-        b"csrf": seal_text(cipher, "session", "csrf", sid, r.csrf_token),
-        b"flow_id": r.flow_id.encode("utf-8"),
-        b"version": str(r.version).encode("ascii"),
+        b"created_at": _num(s.created_at),
+        b"expires_at": _num(s.expires_at),
+        b"last_seen": _num(s.last_seen),
+        b"claims": s.claims.encode("utf-8"),
+        b"csrf": s.csrf,
+        b"flow_id": s.flow_id.encode("utf-8"),
+        b"version": str(s.version).encode("ascii"),
     }
-    if r.tokens is not None:
-        fields[b"tokens"] = seal_tokens(cipher, sid, r.tokens)
+    if s.tokens is not None:
+        fields[b"tokens"] = s.tokens
     return fields
 
 
 def session_expires_at(fields: Mapping[bytes, bytes]) -> float:
     try:
         return float(fields[b"expires_at"])
+    except (KeyError, ValueError) as exc:
+        raise CiphertextInvalid("stored session is malformed") from exc
+
+
+def session_last_seen(fields: Mapping[bytes, bytes]) -> float:
+    try:
+        return float(fields[b"last_seen"])
     except (KeyError, ValueError) as exc:
         raise CiphertextInvalid("stored session is malformed") from exc
 
@@ -206,18 +202,17 @@ def decode_session(cipher: TokenCipher, session_id: str, fields: Mapping[bytes, 
         version, csrf = int(fields[b"version"]), fields[b"csrf"]
     except KeyError as exc:
         raise CiphertextInvalid("stored session is malformed") from exc
-    tokens = fields.get(b"tokens")
-    return SessionRecord(
+    return open_session(cipher, SealedSession(
         session_id=session_id,
         created_at=created_at,
         expires_at=session_expires_at(fields),
         last_seen=last_seen,
-        claims=load_claims(claims),
-        tokens=None if tokens is None else open_tokens(cipher, session_id, tokens),
-        csrf_token=open_text(cipher, "session", "csrf", session_id, csrf),
+        claims=claims,
+        tokens=fields.get(b"tokens"),
+        csrf=csrf,
         flow_id=flow_id,
         version=version,
-    )
+    ))
 
 
 def lock_value(expires_at: float, owner: str) -> bytes:
@@ -288,15 +283,18 @@ end
 return 0
 """
 
-#: KEYS[1]; ARGV: now, expected version, '1' + sealed tokens or '0' (drop the tokens).
-#: Compare-and-set on ``version`` of a live session; bumps it. 1 if written.
+#: KEYS[1]; ARGV: now, idle limit (0: none), expected version, '1' + sealed tokens or '0' (drop
+#: the tokens). Compare-and-set on ``version`` of a live (not expired, not idle) session; bumps
+#: it. 1 if written.
 UPDATE_TOKENS: Final = r"""
-local f = redis.call('HMGET', KEYS[1], 'expires_at', 'version')
-if not f[1] or not f[2] then return 0 end
-if tonumber(ARGV[1]) >= tonumber(f[1]) then return 0 end
-if tonumber(f[2]) ~= tonumber(ARGV[2]) then return 0 end
-if ARGV[3] == '1' then
-  redis.call('HSET', KEYS[1], 'tokens', ARGV[4])
+local f = redis.call('HMGET', KEYS[1], 'expires_at', 'version', 'last_seen')
+if not f[1] or not f[2] or not f[3] then return 0 end
+local now, idle = tonumber(ARGV[1]), tonumber(ARGV[2])
+if now >= tonumber(f[1]) then return 0 end
+if idle > 0 and now - tonumber(f[3]) >= idle then return 0 end
+if tonumber(f[2]) ~= tonumber(ARGV[3]) then return 0 end
+if ARGV[4] == '1' then
+  redis.call('HSET', KEYS[1], 'tokens', ARGV[5])
 else
   redis.call('HDEL', KEYS[1], 'tokens')
 end
@@ -332,14 +330,21 @@ return 0
 """
 )
 
-#: KEYS: any of the store's keys; ARGV: at, 'purge' or 'count'. Per key: 1 alive at ``at``,
-#: 0 logically expired (deleted when purging), -1 gone or not a store value.
+#: KEYS: any of the store's keys; ARGV: at, 'purge' or 'count', idle limit (0: none). Per key:
+#: 1 alive at ``at``, 0 logically expired or idle (deleted when purging), -1 gone or not a
+#: store value.
 EXPIRY_SWEEP: Final = (
     _EXPIRES_AT
     + r"""
+local idle = tonumber(ARGV[3])
 local function logical_expiry(key)
   local kind = redis.call('TYPE', key)['ok']
-  if kind == 'hash' then return tonumber(redis.call('HGET', key, 'expires_at')) end
+  if kind == 'hash' then
+    local f = redis.call('HMGET', key, 'expires_at', 'last_seen')
+    local exp, seen = tonumber(f[1]), tonumber(f[2])
+    if exp and seen and idle > 0 and seen + idle < exp then return seen + idle end
+    return exp
+  end
   if kind == 'string' then return expires_at(redis.call('GETRANGE', key, 0, 63)) end
   return nil
 end

@@ -20,7 +20,7 @@ and the Lua scripts are in ``aadweb.sessions._redis_layout``; URL, pool and erro
   ``lease / 3`` seconds (compare-and-set on the owner), so a slow refresh keeps its lock; if the
   process dies, renewal stops and the lease ends by itself.
 * Tokens, nonce, PKCE verifier, CSRF token and the stashed callback are stored only as AES-GCM
-  ciphertext bound to their record (``aadweb.sessions._codec``, shared with sqlite).
+  ciphertext bound to their record (``aadweb.sessions._codec``, shared with sqlite and memory).
 * Every Redis failure is SessionStoreError at once (no retries): the app answers 503, and works
   again as soon as Redis does, with the same store object.
 """
@@ -38,7 +38,18 @@ from typing import Any, Final
 
 from aadweb.errors import SessionStoreError
 
-from ._base import COUNT_KEYS, LAST_SEEN_RESOLUTION, acquire_polling, check_ttl, check_wait, lock_name, log, warn_gone
+from ._base import (
+    COUNT_KEYS,
+    acquire_polling,
+    check_idle,
+    check_ttl,
+    check_wait,
+    idle_limit,
+    lock_name,
+    log,
+    touch_interval,
+    warn_gone,
+)
 from ._codec import seal_tokens
 from ._crypto import CiphertextInvalid, TokenCipher
 from ._model import PendingSignIn, SessionRecord, TokenSet, check_fields, is_key
@@ -60,6 +71,7 @@ from ._redis_layout import (
     lock_value,
     seal_callback,
     session_expires_at,
+    session_last_seen,
     split_pending,
     ttl_ms,
 )
@@ -91,9 +103,13 @@ class RedisSessionStore:
         cipher: TokenCipher,
         clock: Callable[[], float] = time.time,
         use_getdel: bool | None = None,
+        idle: float = 0,
     ) -> None:
         self.clock = clock
         self._cipher = cipher
+        idle = check_idle(idle)
+        self._idle_limit = idle_limit(idle)
+        self._touch_every = touch_interval(idle)
         self._use_getdel = use_getdel
         self._redis = RedisConnection(parse_redis_url(url))
         self._keys = Keys(self._redis.target.prefix)
@@ -194,12 +210,15 @@ class RedisSessionStore:
         try:
             if now >= session_expires_at(fields):
                 return None
+            if self._idle_limit and now - session_last_seen(fields) >= self._idle_limit:
+                self.delete_session(session_id)  # idle: gone, and deleted
+                return None
             record = decode_session(self._cipher, session_id, fields)
         except (CiphertextInvalid, ValueError) as exc:
             warn_gone("session", session_id, str(exc))
             self.delete_session(session_id)
             return None
-        if now - record.last_seen < LAST_SEEN_RESOLUTION:
+        if now - record.last_seen < self._touch_every:
             return record
         with self._redis.run("updating last_seen"):
             self._touch(keys=[key], args=[_num(now)])
@@ -210,7 +229,7 @@ class RedisSessionStore:
             raise ValueError("tokens must be a TokenSet or None")
         if not is_key(session_id):
             return False
-        args: list[_Arg] = [_num(self.clock()), str(int(expected_version))]
+        args: list[_Arg] = [_num(self.clock()), _num(self._idle_limit), str(int(expected_version))]
         args += [b"0"] if tokens is None else [b"1", seal_tokens(self._cipher, session_id, tokens)]
         with self._redis.run("updating tokens"):
             return bool(self._update(keys=[self._keys.session(session_id)], args=args) == 1)
@@ -228,7 +247,7 @@ class RedisSessionStore:
             keys = sorted(found)
             for start in range(0, len(keys), _SCAN_COUNT):
                 batch = keys[start : start + _SCAN_COUNT]
-                results = self._sweep(keys=batch, args=[_num(at), mode])
+                results = self._sweep(keys=batch, args=[_num(at), mode, _num(self._idle_limit)])
                 for key, result in zip(batch, results, strict=True):
                     yield str(self._keys.kind(key)), int(result)
 

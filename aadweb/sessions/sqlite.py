@@ -26,17 +26,25 @@ from typing import Any, Final
 
 from aadweb.errors import SessionStoreError
 
-from ._base import LAST_SEEN_RESOLUTION, acquire_polling, check_ttl, check_wait, lock_name, log, warn_gone
+from ._base import (
+    acquire_polling,
+    check_idle,
+    check_ttl,
+    check_wait,
+    idle_cutoff,
+    lock_name,
+    log,
+    touch_interval,
+    warn_gone,
+)
 from ._codec import (
-    dump_claims,
-    load_claims,
-    open_fields,
-    open_pending_secrets,
-    open_text,
-    open_tokens,
+    SealedPending,
+    SealedSession,
+    open_pending,
+    open_session,
     seal_fields,
-    seal_pending_secrets,
-    seal_text,
+    seal_pending,
+    seal_session,
     seal_tokens,
 )
 from ._crypto import CiphertextInvalid, TokenCipher
@@ -60,14 +68,23 @@ _CREATE_SESSION: Final = """INSERT INTO sessions (session_id, created_at, expire
     csrf, flow_id, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (session_id) DO NOTHING"""
 _GET_SESSION: Final = """SELECT created_at, expires_at, last_seen, claims, tokens, csrf, flow_id, version
     FROM sessions WHERE session_id = ? AND expires_at > ?"""
+# A session is alive while expires_at > :now AND last_seen > :cutoff (the idle cutoff; -inf
+# without an idle limit), and dead (expires_at <= :now OR last_seen <= :cutoff) otherwise.
+_UPDATE_TOKENS: Final = """UPDATE sessions SET tokens = :tokens, version = version + 1
+    WHERE session_id = :sid AND version = :version AND expires_at > :now AND last_seen > :cutoff"""
+_PURGE: Final = (
+    "DELETE FROM pending WHERE expires_at <= :now",
+    "DELETE FROM sessions WHERE expires_at <= :now OR last_seen <= :cutoff",
+    "DELETE FROM locks WHERE expires_at <= :now",
+)
 _TAKE_LOCK: Final = """INSERT INTO locks (name, owner, expires_at) VALUES (?, ?, ?)
     ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
     WHERE locks.expires_at <= ?"""
 _COUNTS: Final = """SELECT
-    (SELECT count(*) FROM sessions WHERE expires_at > :now),
+    (SELECT count(*) FROM sessions WHERE expires_at > :now AND last_seen > :cutoff),
     (SELECT count(*) FROM pending WHERE expires_at > :now),
     (SELECT count(*) FROM locks WHERE expires_at > :now),
-    (SELECT count(*) FROM sessions WHERE expires_at <= :now)
+    (SELECT count(*) FROM sessions WHERE expires_at <= :now OR last_seen <= :cutoff)
     + (SELECT count(*) FROM pending WHERE expires_at <= :now)
     + (SELECT count(*) FROM locks WHERE expires_at <= :now)"""
 
@@ -83,8 +100,11 @@ class SqliteSessionStore:
         clock: Callable[[], float] = time.time,
         busy_timeout: float = 5.0,
         use_returning: bool | None = None,
+        idle: float = 0,
     ) -> None:
         self.clock = clock
+        self._idle = check_idle(idle)
+        self._touch_every = touch_interval(self._idle)
         self._path = os.fspath(path)
         if not self._path or self._path == ":memory:" or self._path.startswith("file:"):
             raise ValueError("the sqlite store needs a file path (use memory: for an in-process store)")
@@ -100,13 +120,11 @@ class SqliteSessionStore:
 
     def put_pending(self, pending: PendingSignIn, ttl: float) -> None:
         check_ttl(ttl, "ttl")
-        state = pending.state
-        sealed = seal_pending_secrets(self._cipher, state, pending.nonce, pending.code_verifier)
-        posted = None if pending.callback is None else seal_fields(self._cipher, state, pending.callback)
+        p = seal_pending(self._cipher, pending)
         now = self.clock()
-        row = (state, pending.browser_id, pending.return_path, pending.response_type, pending.created_at)
+        row = (p.state, p.browser_id, p.return_path, p.response_type, p.created_at, now + ttl, p.secrets, p.callback)
         with self._sql.run("storing a pending sign-in") as conn:
-            cur = conn.execute(_PUT_PENDING, (*row, now + ttl, sealed, posted, now))
+            cur = conn.execute(_PUT_PENDING, (*row, now))
         if cur.rowcount != 1:
             raise SessionStoreError("a live pending sign-in already has this state")
 
@@ -129,17 +147,10 @@ class SqliteSessionStore:
         if not hmac.compare_digest(str(bound).encode(), browser_id.encode()):
             return None  # deleted all the same: the state reached a browser that did not start it
         try:
-            nonce, verifier = open_pending_secrets(self._cipher, state, sealed)
-            return PendingSignIn(
-                state=state,
-                browser_id=bound,
-                nonce=nonce,
-                code_verifier=verifier,
-                return_path=return_path,
-                created_at=created_at,
-                response_type=response_type,
-                callback=None if posted is None else open_fields(self._cipher, state, posted),
-            )
+            return open_pending(self._cipher, SealedPending(
+                state=state, browser_id=bound, return_path=return_path, response_type=response_type,
+                created_at=created_at, secrets=sealed, callback=posted,
+            ))
         except (CiphertextInvalid, ValueError) as exc:
             warn_gone("state", state, str(exc))
             return None
@@ -159,10 +170,8 @@ class SqliteSessionStore:
     # --- sessions ---------------------------------------------------------------------
 
     def create_session(self, r: SessionRecord) -> None:
-        sid = r.session_id
-        tokens = None if r.tokens is None else seal_tokens(self._cipher, sid, r.tokens)
-        csrf = seal_text(self._cipher, "session", "csrf", sid, r.csrf_token)
-        row = (sid, r.created_at, r.expires_at, r.last_seen, dump_claims(r.claims), tokens, csrf, r.flow_id, r.version)
+        s = seal_session(self._cipher, r)
+        row = (s.session_id, s.created_at, s.expires_at, s.last_seen, s.claims, s.tokens, s.csrf, s.flow_id, s.version)
         with self._sql.run("creating a session") as conn:
             cur = conn.execute(_CREATE_SESSION, row)
         if cur.rowcount != 1:
@@ -176,31 +185,34 @@ class SqliteSessionStore:
             row = conn.execute(_GET_SESSION, (session_id, now)).fetchone()
         if row is None:
             return None
+        last_seen = row[2]
+        if last_seen <= (cutoff := idle_cutoff(self._idle, now)):  # idle: gone, and deleted
+            with self._sql.transaction("deleting an idle session") as conn:
+                deleted = conn.execute(
+                    "DELETE FROM sessions WHERE session_id = ? AND last_seen <= ?", (session_id, cutoff)
+                ).rowcount
+                if deleted:
+                    conn.execute("DELETE FROM locks WHERE name = ?", (lock_name(session_id),))
+            return None
         try:
             record = self._record(session_id, row)
         except (CiphertextInvalid, ValueError) as exc:
             warn_gone("session", session_id, str(exc))
             self.delete_session(session_id)
             return None
-        if now - record.last_seen < LAST_SEEN_RESOLUTION:
+        if now - last_seen < self._touch_every:
             return record
-        with self._sql.run("updating last_seen") as conn:
-            conn.execute("UPDATE sessions SET last_seen = ? WHERE session_id = ?", (now, session_id))
+        with self._sql.run("updating last_seen") as conn:  # only forward: never undo a later touch
+            conn.execute("UPDATE sessions SET last_seen = ? WHERE session_id = ? AND last_seen < ?",
+                         (now, session_id, now))
         return dataclasses.replace(record, last_seen=now)
 
     def _record(self, session_id: str, row: tuple[Any, ...]) -> SessionRecord:
         created_at, expires_at, last_seen, claims, tokens, csrf, flow_id, version = row
-        return SessionRecord(
-            session_id=session_id,
-            created_at=created_at,
-            expires_at=expires_at,
-            last_seen=last_seen,
-            claims=load_claims(claims),
-            tokens=None if tokens is None else open_tokens(self._cipher, session_id, tokens),
-            csrf_token=open_text(self._cipher, "session", "csrf", session_id, csrf),
-            flow_id=flow_id,
-            version=version,
-        )
+        return open_session(self._cipher, SealedSession(
+            session_id=session_id, created_at=created_at, expires_at=expires_at, last_seen=last_seen,
+            claims=claims, tokens=tokens, csrf=csrf, flow_id=flow_id, version=version,
+        ))
 
     def update_tokens(self, session_id: str, tokens: TokenSet | None, *, expected_version: int) -> bool:
         if tokens is not None and not isinstance(tokens, TokenSet):
@@ -208,11 +220,12 @@ class SqliteSessionStore:
         if not is_key(session_id):
             return False
         sealed = None if tokens is None else seal_tokens(self._cipher, session_id, tokens)
+        now = self.clock()
         with self._sql.run("updating tokens") as conn:
             cur = conn.execute(
-                "UPDATE sessions SET tokens = ?, version = version + 1"
-                " WHERE session_id = ? AND version = ? AND expires_at > ?",
-                (sealed, session_id, expected_version, self.clock()),
+                _UPDATE_TOKENS,
+                {"tokens": sealed, "sid": session_id, "version": expected_version, "now": now,
+                 "cutoff": idle_cutoff(self._idle, now)},
             )
         return cur.rowcount == 1
 
@@ -225,20 +238,15 @@ class SqliteSessionStore:
 
     def purge_expired(self, now: float | None = None) -> int:
         at = self.clock() if now is None else now
+        times = {"now": at, "cutoff": idle_cutoff(self._idle, at)}
         with self._sql.transaction("purging expired entries") as conn:
-            return sum(
-                conn.execute(statement, (at,)).rowcount
-                for statement in (
-                    "DELETE FROM pending WHERE expires_at <= ?",
-                    "DELETE FROM sessions WHERE expires_at <= ?",
-                    "DELETE FROM locks WHERE expires_at <= ?",
-                )
-            )
+            return sum(conn.execute(statement, times).rowcount for statement in _PURGE)
 
     def counts(self, now: float | None = None) -> dict[str, int]:
         at = self.clock() if now is None else now
         with self._sql.run("counting entries") as conn:
-            sessions, pending, locks, expired = conn.execute(_COUNTS, {"now": at}).fetchone()
+            times = {"now": at, "cutoff": idle_cutoff(self._idle, at)}
+            sessions, pending, locks, expired = conn.execute(_COUNTS, times).fetchone()
         return {"sessions": sessions, "pending": pending, "locks": locks, "expired": expired}
 
     def ping(self) -> None:

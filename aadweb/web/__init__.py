@@ -40,7 +40,9 @@ def create_app(
     """The aadweb WSGI app for ``settings`` (default: ``Settings.from_env()``).
 
     ``store`` and ``transport`` are built from the settings unless given (tests give their
-    own); ``clock`` drives session and token expiry; ``key_cache_clock`` (monotonic) drives the
+    own; a store given here keeps its own idle limit: open it with
+    ``open_store(..., idle=settings.session_idle)`` to honour ``AADWEB_SESSION_IDLE``);
+    ``clock`` drives session and token expiry; ``key_cache_clock`` (monotonic) drives the
     metadata/JWKS cache's TTL and its 5-minute refetch limit, so a test can step over it. Raises
     :class:`~aadweb.errors.ConfigurationError` when ``AADWEB_SECRET_KEY`` is missing: the app
     could not sign its cookies; or when ``AADWEB_WIRE_VIEW=1`` is asked for an app that is not
@@ -67,7 +69,8 @@ def create_app(
         transport = RecordingTransport(transport, on_exchange=transcript.on_exchange, keep=False)
         closers.append(transcript.close)
     if store is None:
-        store = open_store(settings.session_store, secret_key=settings.secret_key.reveal(), clock=clock)
+        store = open_store(settings.session_store, secret_key=settings.secret_key.reveal(), clock=clock,
+                           idle=settings.session_idle)
         closers.append(store.close)
     authority = Authority(settings, transport, clock=clock, key_cache_clock=key_cache_clock)
     graph = GraphClient(settings, transport, clock=clock)

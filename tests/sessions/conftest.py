@@ -43,31 +43,36 @@ class FakeClock:
         self.now += seconds
 
 
-StoreFactory = Callable[[Path, FakeClock], SessionStore]
+#: ``factory(tmp_path, clock, idle=0)``: a store; ``idle`` is its idle limit (0: none).
+StoreFactory = Callable[..., SessionStore]
+#: The idle limit of the ``idle_store`` fixture (AADWEB_SESSION_IDLE), in seconds.
+IDLE = 300.0
 
 
-def _memory(tmp: Path, clock: FakeClock) -> SessionStore:
-    return MemorySessionStore(clock=clock)
+def _memory(tmp: Path, clock: FakeClock, idle: float = 0) -> SessionStore:
+    return MemorySessionStore(cipher=TokenCipher.from_secret(SECRET_KEY), clock=clock, idle=idle)
 
 
-def _sqlite(tmp: Path, clock: FakeClock) -> SessionStore:
-    return SqliteSessionStore(tmp / "sessions.db", cipher=TokenCipher.from_secret(SECRET_KEY), clock=clock)
+def _sqlite(tmp: Path, clock: FakeClock, idle: float = 0) -> SessionStore:
+    cipher = TokenCipher.from_secret(SECRET_KEY)
+    return SqliteSessionStore(tmp / "sessions.db", cipher=cipher, clock=clock, idle=idle)
 
 
-def _sqlite_without_returning(tmp: Path, clock: FakeClock) -> SessionStore:
+def _sqlite_without_returning(tmp: Path, clock: FakeClock, idle: float = 0) -> SessionStore:
     """The BEGIN IMMEDIATE + SELECT + DELETE path used on SQLite < 3.35."""
     cipher = TokenCipher.from_secret(SECRET_KEY)
-    return SqliteSessionStore(tmp / "sessions.db", cipher=cipher, clock=clock, use_returning=False)
+    return SqliteSessionStore(tmp / "sessions.db", cipher=cipher, clock=clock, use_returning=False, idle=idle)
 
 
-def _redis(tmp: Path, clock: FakeClock, **kw: bool) -> SessionStore:
+def _redis(tmp: Path, clock: FakeClock, idle: float = 0, use_getdel: bool | None = None) -> SessionStore:
     url = f"{shared_redis().url}?prefix={unique('test')}:"
-    return RedisSessionStore(url, cipher=TokenCipher.from_secret(SECRET_KEY), clock=clock, **kw)
+    cipher = TokenCipher.from_secret(SECRET_KEY)
+    return RedisSessionStore(url, cipher=cipher, clock=clock, use_getdel=use_getdel, idle=idle)
 
 
-def _redis_without_getdel(tmp: Path, clock: FakeClock) -> SessionStore:
+def _redis_without_getdel(tmp: Path, clock: FakeClock, idle: float = 0) -> SessionStore:
     """The MULTI GET DEL EXEC path used on Redis < 6.2."""
-    return _redis(tmp, clock, use_getdel=False)
+    return _redis(tmp, clock, idle, use_getdel=False)
 
 
 STORE_FACTORIES: dict[str, StoreFactory] = {
@@ -96,6 +101,14 @@ def clock() -> FakeClock:
 @pytest.fixture(params=sorted(STORE_FACTORIES))
 def store(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock) -> Iterator[SessionStore]:
     s = STORE_FACTORIES[request.param](tmp_path, clock)
+    yield s
+    s.close()
+
+
+@pytest.fixture(params=sorted(STORE_FACTORIES))
+def idle_store(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock) -> Iterator[SessionStore]:
+    """Each store with an idle limit of :data:`IDLE` seconds."""
+    s = STORE_FACTORIES[request.param](tmp_path, clock, idle=IDLE)
     yield s
     s.close()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -12,7 +13,9 @@ import pytest
 from aadweb.errors import SessionStoreError
 from aadweb.secret import Secret
 from aadweb.sessions import PENDING_TTL, PendingSignIn, SessionStore
-from tests.sessions.conftest import FakeClock, make_pending, make_record, make_tokens
+from aadweb.sessions._base import idle_limit, touch_interval
+from tests.sessions.conftest import IDLE, FakeClock, make_pending, make_record, make_tokens
+from tests.sessions.peek import SENTINELS, at_rest, tamper_pending, tamper_session
 
 TTL = PENDING_TTL
 
@@ -183,6 +186,85 @@ def test_get_session_refreshes_last_seen_at_most_once_a_minute(store: SessionSto
     assert again is not None and again.last_seen == clock.now
 
 
+# --- idle sessions (AADWEB_SESSION_IDLE) ---------------------------------------------------
+
+TOUCH = touch_interval(IDLE)
+
+
+def test_an_idle_session_ends_and_is_deleted(idle_store: SessionStore, clock: FakeClock) -> None:
+    r = make_record()
+    idle_store.create_session(r)
+    for _ in range(3):
+        clock.advance(IDLE - 1)
+        assert idle_store.get_session(r.session_id) is not None
+    clock.advance(idle_limit(IDLE))
+    assert idle_store.get_session(r.session_id) is None
+    assert idle_store.counts() == {"sessions": 0, "pending": 0, "locks": 0, "expired": 0}  # deleted
+
+
+def test_a_session_used_regularly_never_idles_out(idle_store: SessionStore, clock: FakeClock) -> None:
+    """Reads just under the touch interval apart (no write), then a gap just under IDLE: the
+    stored last_seen lags the last read, and the session must live all the same."""
+    r = make_record(ttl=8 * 3600)
+    idle_store.create_session(r)
+    for _ in range(20):
+        for step in (TOUCH - 0.5, IDLE - 1, 0.25):
+            clock.advance(step)
+            assert idle_store.get_session(r.session_id) is not None, clock.now - r.created_at
+
+
+def test_an_idle_session_ends_within_one_touch_interval_of_idle(idle_store: SessionStore, clock: FakeClock) -> None:
+    r = make_record()
+    idle_store.create_session(r)
+    clock.advance(TOUCH - 0.5)
+    assert idle_store.get_session(r.session_id) is not None  # no write: last_seen stays at T0
+    clock.advance(IDLE + 0.5)
+    assert idle_store.get_session(r.session_id) is None  # IDLE + 0.5 s after the last read
+
+
+def test_get_session_refreshes_last_seen_once_per_touch_interval(idle_store: SessionStore, clock: FakeClock) -> None:
+    assert TOUCH < 60  # a short idle limit touches more often than once a minute
+    r = make_record()
+    idle_store.create_session(r)
+    clock.advance(TOUCH - 1)
+    got = idle_store.get_session(r.session_id)
+    assert got is not None and got.last_seen == r.last_seen
+    clock.advance(1)
+    got = idle_store.get_session(r.session_id)
+    assert got is not None and got.last_seen == clock.now
+
+
+def test_an_active_session_still_ends_at_its_lifetime(idle_store: SessionStore, clock: FakeClock) -> None:
+    r = make_record(ttl=3 * IDLE)
+    idle_store.create_session(r)
+    while clock.now + 100 < r.expires_at:
+        clock.advance(100)
+        assert idle_store.get_session(r.session_id) is not None
+    clock.now = r.expires_at
+    assert idle_store.get_session(r.session_id) is None
+
+
+def test_an_idle_session_is_expired_for_update_counts_and_purge(idle_store: SessionStore, clock: FakeClock) -> None:
+    used, left = make_record(), make_record()
+    idle_store.create_session(used)
+    idle_store.create_session(left)
+    clock.advance(IDLE - 1)
+    assert idle_store.get_session(used.session_id) is not None
+    clock.advance(TOUCH + 2)  # ``left`` was last seen IDLE + TOUCH + 1 s ago
+    assert idle_store.update_tokens(left.session_id, make_tokens("2"), expected_version=0) is False
+    assert idle_store.counts() == {"sessions": 1, "pending": 0, "locks": 0, "expired": 1}
+    assert idle_store.purge_expired() == 1
+    assert idle_store.counts() == {"sessions": 1, "pending": 0, "locks": 0, "expired": 0}
+    assert idle_store.update_tokens(used.session_id, make_tokens("2"), expected_version=0) is True
+
+
+def test_without_an_idle_limit_a_session_lives_until_it_expires(store: SessionStore, clock: FakeClock) -> None:
+    r = make_record(ttl=8 * 3600)
+    store.create_session(r)
+    clock.advance(8 * 3600 - 1)
+    assert store.get_session(r.session_id) is not None
+
+
 def test_update_tokens_is_compare_and_set(store: SessionStore) -> None:
     r = make_record()
     store.create_session(r)
@@ -298,6 +380,47 @@ def test_delete_session_drops_its_refresh_lock(store: SessionStore) -> None:
         store.delete_session(r.session_id)
         with store.refresh_lock(r.session_id, lease=30) as again:
             assert again is True
+
+
+# --- secrets at rest (DESIGN.md, Sessions: "in every store, memory: included") -------------
+
+
+def test_secrets_are_sealed_at_rest(store: SessionStore) -> None:
+    p = make_pending()
+    store.put_pending(p, TTL)
+    assert store.stash_callback(p.state, {"code": "CODE-SENTINEL", "id_token": "POSTED-IDT-SENTINEL"})
+    store.put_pending(make_pending("kept-pending"), TTL)
+    store.create_session(make_record("kept-session"))
+    assert store.update_tokens("kept-session", make_tokens("2"), expected_version=0)
+    assert store.get_session("kept-session") is not None
+    raw = at_rest(store)
+    assert b"CLAIM-VISIBLE" in raw and b"kept-pending" in raw  # the check can see plain text
+    for sentinel in SENTINELS:
+        assert sentinel.encode() not in raw, sentinel
+    got = store.take_pending(p.state, p.browser_id)
+    assert got is not None and got.callback == {"code": "CODE-SENTINEL", "id_token": "POSTED-IDT-SENTINEL"}
+
+
+@pytest.mark.parametrize("field", ["tokens", "csrf"])
+def test_a_tampered_session_is_gone(store: SessionStore, caplog: pytest.LogCaptureFixture, field: str) -> None:
+    r, other = make_record(), make_record()
+    store.create_session(r)
+    store.create_session(other)
+    tamper_session(store, r.session_id, field)
+    with caplog.at_level(logging.WARNING, logger="aadweb.sessions"):
+        assert store.get_session(r.session_id) is None
+    assert "failed authentication" in caplog.text
+    assert r.session_id not in caplog.text and not any(s in caplog.text for s in SENTINELS)
+    assert store.counts() == {"sessions": 1, "pending": 0, "locks": 0, "expired": 0}  # deleted, not hidden
+    assert store.get_session(other.session_id) == other
+
+
+def test_a_tampered_pending_sign_in_is_spent(store: SessionStore) -> None:
+    p = make_pending()
+    store.put_pending(p, TTL)
+    tamper_pending(store, p.state)
+    assert store.take_pending(p.state, p.browser_id) is None
+    assert store.counts()["pending"] == 0
 
 
 # --- housekeeping ----------------------------------------------------------------------

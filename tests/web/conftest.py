@@ -55,14 +55,17 @@ class Served:
 
 @pytest.fixture
 def serve(emulator: Emulator, emulator_url: str, tmp_path: Any) -> Iterator[Callable[..., Served]]:
-    """``serve(mount="", store_url="memory:", **settings)`` starts an app; all stop at teardown.
+    """``serve(mount="", store_url="memory:", clock=None, **settings)`` starts an app (on
+    ``clock``, default ``time.time``); all stop at teardown.
 
     Each app gets an app registration of its own at the emulator (a fresh client id whose only
     redirect URI is this app's), so apps never share registrations.
     """
     running: list[tuple[BaseWSGIServer, threading.Thread, AadWebApp]] = []
 
-    def start(*, mount: str = "", store_url: str = "memory:", **changes: Any) -> Served:
+    def start(
+        *, mount: str = "", store_url: str = "memory:", clock: Callable[[], float] | None = None, **changes: Any
+    ) -> Served:
         server = make_server("127.0.0.1", 0, _not_found, threaded=True, request_handler=QuietHandler)
         base = f"http://127.0.0.1:{server.server_port}"
         redirect_uri = f"{base}{mount}/getAToken"
@@ -78,7 +81,7 @@ def serve(emulator: Emulator, emulator_url: str, tmp_path: Any) -> Iterator[Call
         }
         values.update(changes)
         settings = emulator_settings(emulator_url, **values)
-        app = create_app(settings)
+        app = create_app(settings) if clock is None else create_app(settings, clock=clock)
         server.app = DispatcherMiddleware(_not_found, {mount: app}) if mount else app
         thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
         thread.start()

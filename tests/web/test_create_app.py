@@ -10,7 +10,7 @@ import aadweb
 from aadweb.emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID
 from aadweb.errors import ConfigurationError
 from aadweb.secret import Secret
-from aadweb.sessions import MemorySessionStore
+from aadweb.sessions import MemorySessionStore, TokenCipher
 from aadweb.web import AadWebApp, create_app
 from tests.conftest import emulator_settings
 
@@ -41,8 +41,9 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
 
 def test_proxy_fix_only_with_trusted_hops() -> None:
     base = emulator_settings(URL, secret_key=Secret("secret_key", "s" * 40))
-    plain = create_app(base, store=MemorySessionStore())
-    trusting = create_app(base.with_changes(trusted_proxy_hops=2), store=MemorySessionStore())
+    cipher = TokenCipher.from_secret("s" * 40)
+    plain = create_app(base, store=MemorySessionStore(cipher=cipher))
+    trusting = create_app(base.with_changes(trusted_proxy_hops=2), store=MemorySessionStore(cipher=cipher))
     try:
         assert not isinstance(plain.wsgi_app, ProxyFix)
         assert isinstance(trusting.wsgi_app, ProxyFix) and trusting.wsgi_app.x_for == 2

@@ -9,7 +9,7 @@ import requests
 
 from aadweb.emulator import Emulator, Fault
 from aadweb.errors import SessionStoreError
-from aadweb.sessions import MemorySessionStore
+from aadweb.sessions import MemorySessionStore, TokenCipher
 from tests.web.conftest import Served
 
 EXPECTED = {
@@ -121,7 +121,8 @@ def test_a_broken_store_is_503_everywhere(served: Served) -> None:
 
     from aadweb.web import create_app
 
-    app = create_app(served.settings, store=BrokenStore(), transport=served.app.signin.authority.transport)
+    store = BrokenStore(cipher=TokenCipher.from_secret("s" * 40))
+    app = create_app(served.settings, store=store, transport=served.app.signin.authority.transport)
     client = Client(app)
     assert client.get("/healthz").status_code == 503
     client.get("/login")  # a browser cookie

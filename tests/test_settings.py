@@ -1,0 +1,63 @@
+"""Settings that have no other home for their tests: the session time limits (DESIGN.md,
+Configuration contract: AADWEB_SESSION_LIFETIME, AADWEB_SESSION_IDLE)."""
+
+from __future__ import annotations
+
+import pytest
+
+from aadweb.emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID
+from aadweb.errors import ConfigurationError
+from aadweb.settings import Settings
+
+BASE = {
+    "AADWEB_TENANT": DEMO_TENANT_ID,
+    "AADWEB_CLIENT_ID": DEMO_CLIENT_ID,
+    "AADWEB_CLIENT_SECRET": DEMO_CLIENT_SECRET,
+    "AADWEB_SECRET_KEY": "s" * 40,
+}
+
+
+def problems(**values: str) -> list[str]:
+    try:
+        Settings.from_mapping({**BASE, **{f"AADWEB_{k.upper()}": v for k, v in values.items()}})
+    except ConfigurationError as exc:
+        return list(exc.problems)
+    return []
+
+
+def test_session_limits_default_to_eight_hours_and_no_idle_limit() -> None:
+    settings = Settings.from_mapping(BASE)
+    assert (settings.session_lifetime, settings.session_idle) == (28800, 0)
+
+
+def test_session_limits_are_read_from_the_environment() -> None:
+    env = {**BASE, "AADWEB_SESSION_LIFETIME": "3600", "AADWEB_SESSION_IDLE": "900"}
+    settings = Settings.from_mapping(env)
+    assert (settings.session_lifetime, settings.session_idle) == (3600, 900)
+
+
+@pytest.mark.parametrize("lifetime", ["0", "-1", "299", "7776001"])
+def test_a_session_lifetime_out_of_bounds_is_refused(lifetime: str) -> None:
+    assert problems(session_lifetime=lifetime) == [
+        "AADWEB_SESSION_LIFETIME must be a whole number of seconds from 300 (5 minutes) to 7776000 (90 days)."
+    ]
+
+
+@pytest.mark.parametrize("idle", ["-1", "1", "59"])
+def test_a_session_idle_limit_below_a_minute_is_refused(idle: str) -> None:
+    assert problems(session_idle=idle) == [
+        "AADWEB_SESSION_IDLE must be 0 (off) or a whole number of seconds, at least 60."
+    ]
+
+
+def test_an_idle_limit_longer_than_the_lifetime_is_refused_as_meaningless() -> None:
+    found = problems(session_lifetime="3600", session_idle="3601")
+    assert len(found) == 1 and "AADWEB_SESSION_IDLE (3601) is longer than AADWEB_SESSION_LIFETIME (3600)" in found[0]
+    assert problems(session_lifetime="3600", session_idle="3600") == []
+
+
+def test_session_limits_must_be_whole_numbers() -> None:
+    assert problems(session_lifetime="8h", session_idle="1.5") == [
+        "AADWEB_SESSION_LIFETIME must be a whole number, not '8h'.",
+        "AADWEB_SESSION_IDLE must be a whole number, not '1.5'.",
+    ]

@@ -320,10 +320,18 @@ def _demo_banner(out: TextIO, *, app_url: str, emulator_url: str, users: Sequenc
 
 
 def _check_config(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Every check the app's start-up runs (the settings, then :func:`aadweb.web.startup_problems`:
+    store URL, transcript options, secret key), without opening a file, a connection or a port."""
+    from aadweb.web import startup_problems
+
     try:
         settings = Settings.from_env()
     except ConfigurationError as exc:
         print_problems(exc.problems, out=out, heading=f"configuration NOT OK ({len(exc.problems)} problems):")
+        return 1
+    problems = startup_problems(settings)
+    if problems:
+        print_problems(problems, out=out, heading=f"configuration NOT OK ({len(problems)} problems):")
         return 1
     print("configuration OK", file=out)
     for line in settings_summary(settings):

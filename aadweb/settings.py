@@ -37,6 +37,8 @@ DOMAIN_RE: Final = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])
 MULTI_TENANT: Final = frozenset({"common", "organizations"})
 WEAK_SECRET_KEYS: Final = frozenset({"development", "secret", "changeme", "change-me", "dev", "test"})
 MIN_SECRET_KEY_LENGTH: Final = 32
+#: AADWEB_CA_BUNDLE is read whole at start-up; system bundles are well under 1 MiB.
+MAX_CA_BUNDLE_BYTES: Final = 16 << 20
 RESPONSE_TYPES: Final = ("code id_token", "code")
 
 
@@ -154,6 +156,7 @@ class Settings:
     clock_skew: int = 120
     app_signing_keys: bool = False
     proxy: str | None = None
+    ca_bundle: str | None = None
     require_secret_key: bool = True
 
     def __repr__(self) -> str:
@@ -269,6 +272,8 @@ class Settings:
             p.append("AADWEB_CLOCK_SKEW must be a whole number of seconds from 0 to 600.")
         if self.proxy is not None:
             p += _url_problems("AADWEB_PROXY", self.proxy, allow_path=False, allow_http=True)
+        if self.ca_bundle is not None:
+            p += _ca_bundle_problems(self.ca_bundle)
         return p
 
     # --- loading ------------------------------------------------------------------------
@@ -418,6 +423,24 @@ def _read_toml(path: str, problems: list[str]) -> dict[str, str]:
         else:
             problems.append(f"AADWEB_CONFIG key {key} must be a string, number, boolean or list of strings.")
     return out
+
+
+def _ca_bundle_problems(path: str) -> list[str]:
+    """AADWEB_CA_BUNDLE must be a readable PEM file holding at least one certificate: the roots
+    outbound https is verified against instead of certifi's (e.g. a TLS-inspecting proxy's CA)."""
+    try:
+        with open(path, "rb") as fh:
+            pem = fh.read(MAX_CA_BUNDLE_BYTES + 1)
+    except OSError as exc:
+        return [f"AADWEB_CA_BUNDLE {path} cannot be read ({exc.strerror or exc.__class__.__name__})."]
+    if len(pem) > MAX_CA_BUNDLE_BYTES:
+        return [f"AADWEB_CA_BUNDLE {path} is larger than {MAX_CA_BUNDLE_BYTES >> 20} MiB: not a CA bundle."]
+    try:
+        x509.load_pem_x509_certificates(pem)
+    except ValueError:
+        return [f"AADWEB_CA_BUNDLE {path} holds no readable PEM certificate: it must be a PEM file of CA certificates "
+                "(-----BEGIN CERTIFICATE-----)."]
+    return []
 
 
 def _url_problems(name: str, url: str, *, allow_path: bool, allow_http: bool = False) -> list[str]:

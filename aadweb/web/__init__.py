@@ -60,7 +60,8 @@ def create_app(
     closers: list[Callable[[], None]] = []
     if transport is None:
         proxies = {"http": settings.proxy, "https": settings.proxy} if settings.proxy else None
-        requests_transport = RequestsTransport(timeout=settings.http_timeout, proxies=proxies)
+        requests_transport = RequestsTransport(timeout=settings.http_timeout, proxies=proxies,
+                                               ca_bundle=settings.ca_bundle)
         closers.append(requests_transport.close)
         transport = requests_transport
     if transcript is not None:

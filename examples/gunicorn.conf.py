@@ -38,6 +38,14 @@ graceful_timeout = timeout
 # loopback); name your proxy's address if it connects from elsewhere:
 # forwarded_allow_ips = "10.0.0.5"
 
+# gunicorn takes SCRIPT_NAME and PATH_INFO from request *headers* sent by a forwarded_allow_ips
+# peer (loopback by default: the proxy in front, or anyone who reaches gunicorn through one that
+# passes headers with underscores). The mount point starts every URL aadweb makes, so a client
+# must never choose it: take no such header. Mount aadweb under a path with SCRIPT_NAME in
+# gunicorn's environment (e.g. SCRIPT_NAME=/auth gunicorn ...) or a WSGI dispatcher
+# (examples/subpath.py). aadweb itself refuses a mount point that is not "/path" (400).
+forwarder_headers = ""
+
 # Access log: method, path WITHOUT the query string (%(U)s), status, size, time in ms.
 # Never %(r)s (the request line) or %(q)s (the query string): the callback carries the
 # authorization code and the state in the query (AADWEB_RESPONSE_TYPE=code). No %(f)s either:

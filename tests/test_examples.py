@@ -7,6 +7,7 @@ import io
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -159,6 +160,22 @@ def _stop(proc: subprocess.Popen[str]) -> tuple[str, str]:
             proc.communicate(timeout=10)
 
 
+def _raw_get(port: int, path: str, headers: dict[str, str]) -> tuple[int, str]:
+    """One raw HTTP/1.1 GET (requests would not send a header name with an underscore as is)."""
+    lines = [f"GET {path} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Connection: close",
+             *(f"{k}: {v}" for k, v in headers.items())]
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+    head = answer.split(b"\r\n\r\n", 1)[0].decode("latin-1")
+    return int(head.split()[1]), head
+
+
 def test_gunicorn_serves_aadweb_wsgi_with_the_example_config(emulator_url: str) -> None:
     port = free_port()
     proc = _gunicorn(_gunicorn_env(emulator_url, port), port)
@@ -176,6 +193,12 @@ def test_gunicorn_serves_aadweb_wsgi_with_the_example_config(emulator_url: str) 
         answer = requests.get(f"http://127.0.0.1:{port}/getAToken?code=SECRETCODE&state=SECRETSTATE",
                               allow_redirects=False, timeout=10)
         assert answer.status_code == 400
+        # A client's SCRIPT_NAME header (gunicorn honours it from "trusted" forwarders, loopback by
+        # default) must not become the mount point: the example config sets forwarder_headers.
+        for path, script_name in (("//evil.example/", "//evil.example"), ("/auth/", "/auth")):
+            status, head = _raw_get(port, path, {"SCRIPT_NAME": script_name})
+            assert status == 404, (path, head)  # the path as sent, at the site root: no such page
+            assert "location:" not in head.lower()
     finally:
         out, err = _stop(proc)
     logs = out + err  # accesslog "-" is stdout, errorlog "-" is stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import math
 import os
 import re
 import signal
@@ -11,7 +12,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import fields
 from pathlib import Path
 from types import ModuleType
@@ -25,6 +26,7 @@ from aadweb.cli import DEMO_ENV_PASSTHROUGH, register_demo_redirect
 from aadweb.emulator import DEMO_CLIENT_SECRET, DEMO_USERS, Emulator, EmulatorServer
 from aadweb.protocol import aadsts
 from aadweb.settings import Settings
+from aadweb.signin import worst_case_seconds
 from tests.browserless import Browser
 from tests.conftest import emulator_settings
 from tests.test_cli import SECRET_KEY, clean_env, free_port
@@ -122,6 +124,55 @@ def test_gunicorn_conf_compiles_with_a_log_format_without_query_strings() -> Non
 def test_gunicorn_timeout_stays_above_the_http_timeout() -> None:
     timeout = gunicorn_config({"AADWEB_HTTP_TIMEOUT": "30"})["timeout"]
     assert isinstance(timeout, int) and timeout > 30
+
+
+#: "6 × AADWEB_HTTP_TIMEOUT + 2" (README, SECURITY.md) or "6 x AADWEB_HTTP_TIMEOUT + 2" (the conf's comments)
+_FORMULA = re.compile(r"(\d+)\s+[×x]\s+AADWEB_HTTP_TIMEOUT\s+\+\s+(\d+)\s+seconds")
+#: What examples/gunicorn.conf.py adds to the worst case for the session store and scheduling.
+STORE_MARGIN = 10
+
+
+def _linear(f: Callable[[float], float]) -> tuple[float, float]:
+    """(a, b) of f(t) = a * t + b, checked at a third point."""
+    b = f(0.0)
+    a = f(1.0) - b
+    assert f(7.0) == a * 7 + b
+    return a, b
+
+
+def test_worker_timeout_advice_is_the_code_s_worst_case_in_readme_security_and_gunicorn_conf() -> None:
+    """One formula, from the code (aadweb.signin.worst_case_seconds), quoted everywhere: README,
+    SECURITY.md and the conf's comments say "6 × AADWEB_HTTP_TIMEOUT + 2 seconds" (worst case)
+    and "+ 12 seconds" (the worker timeout); the conf computes the same from the variable."""
+    a, b = _linear(worst_case_seconds)
+    worst = (int(a), int(b))
+    timeout = (int(a), int(b) + STORE_MARGIN)
+    texts = {
+        "README.md": README,
+        "SECURITY.md": (ROOT / "SECURITY.md").read_text(encoding="utf-8"),
+        "examples/gunicorn.conf.py": (EXAMPLES / "gunicorn.conf.py").read_text(encoding="utf-8"),
+    }
+    for name, text in texts.items():
+        said = {(int(m.group(1)), int(m.group(2))) for m in _FORMULA.finditer(text)}
+        assert said == {worst, timeout}, f"{name} says {sorted(said)}; the code's worst case is {worst}"
+    default = worst_case_seconds(10)
+    assert f"{default:g} s" in README and f"{default + STORE_MARGIN:g} s" in README
+    for http_timeout in ("10", "3", "2.5", "30"):
+        conf = gunicorn_config({"AADWEB_HTTP_TIMEOUT": http_timeout})
+        expected = math.ceil(worst_case_seconds(float(http_timeout))) + STORE_MARGIN
+        assert conf["timeout"] == expected, http_timeout
+        assert conf["graceful_timeout"] == expected
+    proxy_read = re.search(r"proxy_read_timeout (\d+)s", texts["examples/gunicorn.conf.py"])
+    assert proxy_read is not None and int(proxy_read.group(1)) >= worst_case_seconds(10) + STORE_MARGIN
+
+
+def test_gunicorn_conf_tells_to_put_a_buffering_proxy_in_front() -> None:
+    conf = (EXAMPLES / "gunicorn.conf.py").read_text(encoding="utf-8")
+    for directive in ("proxy_buffering on", "proxy_request_buffering on", "client_body_buffer_size",
+                      "client_body_timeout", "client_header_timeout", "send_timeout", "proxy_read_timeout"):
+        assert directive in conf, directive
+    for text in (README, (ROOT / "SECURITY.md").read_text(encoding="utf-8")):
+        assert "buffering reverse proxy" in text and "slow clients" in text
 
 
 def _gunicorn_env(emulator_url: str, port: int) -> dict[str, str]:

@@ -21,13 +21,16 @@ import json
 import logging
 import os
 import secrets
+import select
 import shutil
 import signal
+import socket
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from types import FrameType
 from typing import TYPE_CHECKING, Final, TextIO
 
@@ -51,6 +54,8 @@ __all__ = [
 #: The only AADWEB_* variables ``aadweb demo`` reads; every other one is ignored on purpose,
 #: so a half-configured shell cannot break the demo.
 DEMO_ENV_PASSTHROUGH: Final = ("AADWEB_SESSION_STORE", "AADWEB_RESPONSE_TYPE", "AADWEB_WIRE_LOG", "AADWEB_WIRE_VIEW")
+
+_STOP_SIGNALS: Final = (signal.SIGINT, signal.SIGTERM)
 
 PRODUCTION_HINT: Final = "This is a development server: in production run `gunicorn aadweb.wsgi:app`."
 
@@ -94,28 +99,65 @@ def _configure_logging() -> None:
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
+class _StopRequest:
+    """What SIGINT (Ctrl-C) or SIGTERM asked for, recorded without taking any lock.
+
+    A signal handler runs in the main thread between two bytecodes of whatever it interrupted,
+    possibly inside another run of itself. A handler that takes a lock (``threading.Event.set``
+    does) deadlocks when a second signal arrives while the first one holds it. This handler
+    only stores the signal number in an attribute; the interpreter's C-level handler also
+    writes a byte to a socket (:func:`signal.set_wakeup_fd`), which wakes :meth:`wait` at once.
+    """
+
+    def __init__(self) -> None:
+        self.signum = 0
+        self._wakeup: socket.socket | None = None
+
+    def handler(self, signum: int, frame: FrameType | None) -> None:
+        self.signum = signum  # a plain store: no lock, safe however the signals nest
+
+    def wait(self) -> None:
+        """Return once a stop signal arrived (polls twice a second without a wake-up socket)."""
+        while not self.signum:
+            if self._wakeup is None:
+                time.sleep(0.5)
+                continue
+            ready, _, _ = select.select([self._wakeup], [], [], 0.5)
+            if ready:
+                with suppress(OSError):
+                    self._wakeup.recv(4096)
+
+
 @contextmanager
-def _stop_signals() -> Iterator[threading.Event]:
-    """An event set by SIGINT (Ctrl-C) or SIGTERM; the previous handlers come back afterwards."""
-    stop = threading.Event()
+def _stop_signals() -> Iterator[_StopRequest]:
+    """A stop request recorded by SIGINT or SIGTERM.
+
+    The handlers stay installed for the whole block, shutdown included. When no stop signal
+    came, the previous handlers come back afterwards. Once one came, further SIGINT/SIGTERM are
+    ignored (``SIG_IGN``, which the interpreter keeps through its own finalization, unlike a
+    Python handler): the process is on its way out, and one more Ctrl-C or SIGTERM just after
+    the block must not turn a clean stop into a traceback or a kill. Outside the main thread
+    nothing is installed (signals reach only the main thread).
+    """
+    stop = _StopRequest()
     if threading.current_thread() is not threading.main_thread():
-        yield stop  # signals reach only the main thread; the caller stops us another way
+        yield stop  # the caller stops us another way
         return
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    receive, send = socket.socketpair()
+    receive.setblocking(False)
+    send.setblocking(False)
+    previous_fd = signal.set_wakeup_fd(send.fileno(), warn_on_full_buffer=False)
+    stop._wakeup = receive
+    previous = {sig: signal.signal(sig, stop.handler) for sig in _STOP_SIGNALS}
     try:
         yield stop
     finally:
         for sig, old in previous.items():
-            signal.signal(sig, old)
-
-
-def _wait(stop: threading.Event) -> None:
-    while not stop.wait(0.5):
-        pass
+            signal.signal(sig, signal.SIG_IGN if stop.signum else old)
+        signal.set_wakeup_fd(previous_fd)
+        stop._wakeup = None
+        receive.close()
+        send.close()
 
 
 def _create_app(settings: Settings) -> AadWebApp:
@@ -157,7 +199,7 @@ def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         print("  Press Ctrl-C to stop.", file=out)
         out.flush()
         try:
-            _wait(stop)
+            stop.wait()
         finally:
             server.shutdown()
             app.close()
@@ -222,34 +264,36 @@ def _demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return 1
     app: AadWebApp | None = None
     scratch = tempfile.mkdtemp(prefix="aadweb-demo-")  # the wire transcript, unless AADWEB_WIRE_LOG says
-    try:
-        redirect_uri = f"http://localhost:{app_server.port}/getAToken"
-        register_demo_redirect(emulator, redirect_uri)
+    # The stop handlers stay installed until both servers are down: a second Ctrl-C during
+    # shutdown only repeats the request.
+    with _stop_signals() as stop:
         try:
-            settings = demo_settings(emulator_url=emulator_server.url, redirect_uri=redirect_uri,
-                                     wire_log=os.path.join(scratch, "wire.jsonl"))
-            app = _create_app(settings)
-            app_server.set_app(app)
-        except ConfigurationError as exc:
-            print_problems(exc.problems, out=err, heading="aadweb demo: the configuration is not valid:")
-            return 2
-        except AadWebError as exc:
-            print(f"aadweb demo: cannot start: {exc}", file=err)
-            return 1
-        _configure_logging()
-        with _stop_signals() as stop:
+            redirect_uri = f"http://localhost:{app_server.port}/getAToken"
+            register_demo_redirect(emulator, redirect_uri)
+            try:
+                settings = demo_settings(emulator_url=emulator_server.url, redirect_uri=redirect_uri,
+                                         wire_log=os.path.join(scratch, "wire.jsonl"))
+                app = _create_app(settings)
+                app_server.set_app(app)
+            except ConfigurationError as exc:
+                print_problems(exc.problems, out=err, heading="aadweb demo: the configuration is not valid:")
+                return 2
+            except AadWebError as exc:
+                print(f"aadweb demo: cannot start: {exc}", file=err)
+                return 1
+            _configure_logging()
             emulator_server.start()
             app_server.start()
             _demo_banner(out, app_url=f"http://localhost:{app_server.port}", emulator_url=emulator_server.url,
                          users=[(u.upn, u.name) for u in emulator.directory.users if u.tenant_id == DEMO_TENANT_ID],
                          settings=settings)
-            _wait(stop)
-    finally:
-        app_server.shutdown()
-        emulator_server.shutdown()
-        if app is not None:
-            app.close()
-        shutil.rmtree(scratch, ignore_errors=True)
+            stop.wait()
+        finally:
+            app_server.shutdown()
+            emulator_server.shutdown()
+            if app is not None:
+                app.close()
+            shutil.rmtree(scratch, ignore_errors=True)
     print("aadweb demo: stopped", file=out)
     return 0
 
@@ -276,10 +320,18 @@ def _demo_banner(out: TextIO, *, app_url: str, emulator_url: str, users: Sequenc
 
 
 def _check_config(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Every check the app's start-up runs (the settings, then :func:`aadweb.web.startup_problems`:
+    store URL, transcript options, secret key), without opening a file, a connection or a port."""
+    from aadweb.web import startup_problems
+
     try:
         settings = Settings.from_env()
     except ConfigurationError as exc:
         print_problems(exc.problems, out=out, heading=f"configuration NOT OK ({len(exc.problems)} problems):")
+        return 1
+    problems = startup_problems(settings)
+    if problems:
+        print_problems(problems, out=out, heading=f"configuration NOT OK ({len(problems)} problems):")
         return 1
     print("configuration OK", file=out)
     for line in settings_summary(settings):

@@ -37,6 +37,8 @@ DOMAIN_RE: Final = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])
 MULTI_TENANT: Final = frozenset({"common", "organizations"})
 WEAK_SECRET_KEYS: Final = frozenset({"development", "secret", "changeme", "change-me", "dev", "test"})
 MIN_SECRET_KEY_LENGTH: Final = 32
+#: AADWEB_CA_BUNDLE is read whole at start-up; system bundles are well under 1 MiB.
+MAX_CA_BUNDLE_BYTES: Final = 16 << 20
 RESPONSE_TYPES: Final = ("code id_token", "code")
 #: ``AADWEB_SESSION_LIFETIME``: default 8 hours (a working day), bounds 5 minutes to 90 days
 #: (Azure AD's refresh tokens end after 90 days of inactivity: a session cannot outlive that).
@@ -164,6 +166,7 @@ class Settings:
     session_idle: int = 0
     app_signing_keys: bool = False
     proxy: str | None = None
+    ca_bundle: str | None = None
     require_secret_key: bool = True
 
     def __repr__(self) -> str:
@@ -280,6 +283,8 @@ class Settings:
         p += _session_time_problems(self.session_lifetime, self.session_idle)
         if self.proxy is not None:
             p += _url_problems("AADWEB_PROXY", self.proxy, allow_path=False, allow_http=True)
+        if self.ca_bundle is not None:
+            p += _ca_bundle_problems(self.ca_bundle)
         return p
 
     # --- loading ------------------------------------------------------------------------
@@ -452,6 +457,24 @@ def _session_time_problems(lifetime: int, idle: int) -> list[str]:
             "end a session: lower it, or set 0 to turn the idle limit off."
         )
     return p
+
+
+def _ca_bundle_problems(path: str) -> list[str]:
+    """AADWEB_CA_BUNDLE must be a readable PEM file holding at least one certificate: the roots
+    outbound https is verified against instead of certifi's (e.g. a TLS-inspecting proxy's CA)."""
+    try:
+        with open(path, "rb") as fh:
+            pem = fh.read(MAX_CA_BUNDLE_BYTES + 1)
+    except OSError as exc:
+        return [f"AADWEB_CA_BUNDLE {path} cannot be read ({exc.strerror or exc.__class__.__name__})."]
+    if len(pem) > MAX_CA_BUNDLE_BYTES:
+        return [f"AADWEB_CA_BUNDLE {path} is larger than {MAX_CA_BUNDLE_BYTES >> 20} MiB: not a CA bundle."]
+    try:
+        x509.load_pem_x509_certificates(pem)
+    except ValueError:
+        return [f"AADWEB_CA_BUNDLE {path} holds no readable PEM certificate: it must be a PEM file of CA certificates "
+                "(-----BEGIN CERTIFICATE-----)."]
+    return []
 
 
 def _url_problems(name: str, url: str, *, allow_path: bool, allow_http: bool = False) -> list[str]:

@@ -46,7 +46,7 @@ from aadweb.secret import Secret
 from aadweb.sessions import PENDING_TTL, PendingSignIn, SessionRecord, SessionStore, TokenSet
 from aadweb.settings import Settings
 
-__all__ = ["REFRESH_MARGIN", "Completed", "SignIn"]
+__all__ = ["REFRESH_MARGIN", "Completed", "SignIn", "refresh_wait", "worst_case_seconds"]
 
 log = logging.getLogger("aadweb.signin")
 
@@ -54,6 +54,35 @@ log = logging.getLogger("aadweb.signin")
 REFRESH_MARGIN: Final = 300.0
 #: AADSTS codes that mean "the refresh token is dead: sign in again".
 DEAD_REFRESH_TOKEN: Final = frozenset({70008, 700082, 50173, 70043, 700084})
+
+
+def refresh_wait(http_timeout: float) -> float:
+    """How long a request waits for another worker's refresh of the same session's token: the
+    holder's one outbound call (``http_timeout``) and a second to store its result."""
+    return http_timeout + 1
+
+
+def worst_case_seconds(http_timeout: float) -> float:
+    """The longest one request can spend on outbound work, in seconds: ``6 * http_timeout + 2``.
+
+    It is ``GET /graphcall`` with every step at its limit (each outbound call has the deadline
+    ``http_timeout``, AADWEB_HTTP_TIMEOUT):
+
+    1. the access token is due: wait for another worker's refresh (:func:`refresh_wait`), get
+       the lock as it gives up, refresh it here (one call);
+    2. Graph ``/me``: one deadline covers the call, the one short ``Retry-After`` wait (at most
+       2 s, and only when it fits the deadline) and the retried call;
+    3. Graph answers 401: a forced refresh, as in 1;
+    4. Graph again, as in 2.
+
+    A sign-in callback makes at most four calls in a row (metadata, keys, one keys refresh for an
+    unknown ``kid``, token), ``4 * http_timeout``: less. Session store operations come on top
+    (their own short timeouts). Deployment advice (README, SECURITY.md, examples/gunicorn.conf.py)
+    quotes this formula; a test keeps them equal.
+    """
+    refresh = refresh_wait(http_timeout) + http_timeout
+    graph = http_timeout
+    return 2 * (refresh + graph)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -215,7 +244,7 @@ class SignIn:
         if not force_refresh and tokens.expires_on - self.clock() > REFRESH_MARGIN:
             return tokens.access_token
         stale = tokens.access_token
-        wait = self.settings.http_timeout + 1
+        wait = refresh_wait(self.settings.http_timeout)
         with self.store.refresh_lock(session.session_id, lease=wait + 5, wait=wait) as mine:
             current = self.store.get_session(session.session_id)
             if current is None or current.tokens is None:

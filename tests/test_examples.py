@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import math
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import fields
 from pathlib import Path
 from types import ModuleType
@@ -24,6 +26,7 @@ from aadweb.emulator import DEMO_CLIENT_SECRET, DEMO_USERS, Emulator, EmulatorSe
 from aadweb.protocol import aadsts
 from aadweb.secret import Secret
 from aadweb.settings import Settings
+from aadweb.signin import worst_case_seconds
 from tests.browserless import Browser
 from tests.conftest import emulator_settings
 from tests.test_cli import SECRET_KEY, clean_env, free_port
@@ -123,6 +126,55 @@ def test_gunicorn_timeout_stays_above_the_http_timeout() -> None:
     assert isinstance(timeout, int) and timeout > 30
 
 
+#: "6 × AADWEB_HTTP_TIMEOUT + 2" (README, SECURITY.md) or "6 x AADWEB_HTTP_TIMEOUT + 2" (the conf's comments)
+_FORMULA = re.compile(r"(\d+)\s+[×x]\s+AADWEB_HTTP_TIMEOUT\s+\+\s+(\d+)\s+seconds")
+#: What examples/gunicorn.conf.py adds to the worst case for the session store and scheduling.
+STORE_MARGIN = 10
+
+
+def _linear(f: Callable[[float], float]) -> tuple[float, float]:
+    """(a, b) of f(t) = a * t + b, checked at a third point."""
+    b = f(0.0)
+    a = f(1.0) - b
+    assert f(7.0) == a * 7 + b
+    return a, b
+
+
+def test_worker_timeout_advice_is_the_code_s_worst_case_in_readme_security_and_gunicorn_conf() -> None:
+    """One formula, from the code (aadweb.signin.worst_case_seconds), quoted everywhere: README,
+    SECURITY.md and the conf's comments say "6 × AADWEB_HTTP_TIMEOUT + 2 seconds" (worst case)
+    and "+ 12 seconds" (the worker timeout); the conf computes the same from the variable."""
+    a, b = _linear(worst_case_seconds)
+    worst = (int(a), int(b))
+    timeout = (int(a), int(b) + STORE_MARGIN)
+    texts = {
+        "README.md": README,
+        "SECURITY.md": (ROOT / "SECURITY.md").read_text(encoding="utf-8"),
+        "examples/gunicorn.conf.py": (EXAMPLES / "gunicorn.conf.py").read_text(encoding="utf-8"),
+    }
+    for name, text in texts.items():
+        said = {(int(m.group(1)), int(m.group(2))) for m in _FORMULA.finditer(text)}
+        assert said == {worst, timeout}, f"{name} says {sorted(said)}; the code's worst case is {worst}"
+    default = worst_case_seconds(10)
+    assert f"{default:g} s" in README and f"{default + STORE_MARGIN:g} s" in README
+    for http_timeout in ("10", "3", "2.5", "30"):
+        conf = gunicorn_config({"AADWEB_HTTP_TIMEOUT": http_timeout})
+        expected = math.ceil(worst_case_seconds(float(http_timeout))) + STORE_MARGIN
+        assert conf["timeout"] == expected, http_timeout
+        assert conf["graceful_timeout"] == expected
+    proxy_read = re.search(r"proxy_read_timeout (\d+)s", texts["examples/gunicorn.conf.py"])
+    assert proxy_read is not None and int(proxy_read.group(1)) >= worst_case_seconds(10) + STORE_MARGIN
+
+
+def test_gunicorn_conf_tells_to_put_a_buffering_proxy_in_front() -> None:
+    conf = (EXAMPLES / "gunicorn.conf.py").read_text(encoding="utf-8")
+    for directive in ("proxy_buffering on", "proxy_request_buffering on", "client_body_buffer_size",
+                      "client_body_timeout", "client_header_timeout", "send_timeout", "proxy_read_timeout"):
+        assert directive in conf, directive
+    for text in (README, (ROOT / "SECURITY.md").read_text(encoding="utf-8")):
+        assert "buffering reverse proxy" in text and "slow clients" in text
+
+
 def _gunicorn_env(emulator_url: str, port: int) -> dict[str, str]:
     return clean_env({
         "AADWEB_TENANT": "6f3c1a52-9b7e-4d2a-8c1f-2a9e5b7d4c10",
@@ -159,6 +211,22 @@ def _stop(proc: subprocess.Popen[str]) -> tuple[str, str]:
             proc.communicate(timeout=10)
 
 
+def _raw_get(port: int, path: str, headers: dict[str, str]) -> tuple[int, str]:
+    """One raw HTTP/1.1 GET (requests would not send a header name with an underscore as is)."""
+    lines = [f"GET {path} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Connection: close",
+             *(f"{k}: {v}" for k, v in headers.items())]
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+    head = answer.split(b"\r\n\r\n", 1)[0].decode("latin-1")
+    return int(head.split()[1]), head
+
+
 def test_gunicorn_serves_aadweb_wsgi_with_the_example_config(emulator_url: str) -> None:
     port = free_port()
     proc = _gunicorn(_gunicorn_env(emulator_url, port), port)
@@ -176,6 +244,12 @@ def test_gunicorn_serves_aadweb_wsgi_with_the_example_config(emulator_url: str) 
         answer = requests.get(f"http://127.0.0.1:{port}/getAToken?code=SECRETCODE&state=SECRETSTATE",
                               allow_redirects=False, timeout=10)
         assert answer.status_code == 400
+        # A client's SCRIPT_NAME header (gunicorn honours it from "trusted" forwarders, loopback by
+        # default) must not become the mount point: the example config sets forwarder_headers.
+        for path, script_name in (("//evil.example/", "//evil.example"), ("/auth/", "/auth")):
+            status, head = _raw_get(port, path, {"SCRIPT_NAME": script_name})
+            assert status == 404, (path, head)  # the path as sent, at the site root: no such page
+            assert "location:" not in head.lower()
     finally:
         out, err = _stop(proc)
     logs = out + err  # accesslog "-" is stdout, errorlog "-" is stderr

@@ -10,7 +10,7 @@ from __future__ import annotations
 from ._base import PENDING_TTL, SessionStore
 from ._crypto import TOKENS_PURPOSE, CiphertextInvalid, TokenCipher, derive_key
 from ._model import PendingSignIn, SessionRecord, TokenSet
-from ._open import open_store
+from ._open import open_store, store_problems
 from .memory import MemorySessionStore
 from .redis import RedisSessionStore
 from .sqlite import SqliteSessionStore
@@ -29,4 +29,5 @@ __all__ = [
     "TokenSet",
     "derive_key",
     "open_store",
+    "store_problems",
 ]

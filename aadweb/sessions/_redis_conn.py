@@ -33,7 +33,7 @@ from aadweb.secret import Secret
 if TYPE_CHECKING:
     from redis import Redis
 
-__all__ = ["DEFAULT_PREFIX", "DEFAULT_TIMEOUT", "RedisConnection", "RedisTarget", "parse_redis_url"]
+__all__ = ["DEFAULT_PREFIX", "DEFAULT_TIMEOUT", "MISSING_REDIS", "RedisConnection", "RedisTarget", "parse_redis_url"]
 
 DEFAULT_PREFIX: Final = "aadweb:"
 DEFAULT_TIMEOUT: Final = 2.0
@@ -41,6 +41,9 @@ DEFAULT_TIMEOUT: Final = 2.0
 HEALTH_CHECK_INTERVAL: Final = 30
 _MAX_TIMEOUT: Final = 300.0
 _MAX_PREFIX: Final = 100
+MISSING_REDIS: Final = (
+    "AADWEB_SESSION_STORE is a redis URL but the redis package is missing: pip install 'aadweb[redis]'"
+)
 _FORM: Final = "a redis URL is redis[s]://[[user]:password@]host[:port][/db][?prefix=aadweb:&timeout=seconds]"
 
 
@@ -131,9 +134,7 @@ def import_redis() -> Any:
     try:
         import redis
     except ImportError:
-        raise ConfigurationError(
-            ["AADWEB_SESSION_STORE is a redis URL but the redis package is missing: pip install 'aadweb[redis]'"]
-        ) from None
+        raise ConfigurationError([MISSING_REDIS]) from None
     return redis
 
 

@@ -17,16 +17,16 @@ from collections.abc import Callable
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from aadweb.authority import Authority
-from aadweb.errors import ConfigurationError
 from aadweb.graph import GraphClient
 from aadweb.sessions import SessionStore, open_store
 from aadweb.settings import Settings
 from aadweb.signin import SignIn
 from aadweb.transport import RecordingTransport, RequestsTransport, Transport
 from aadweb.web.app import AadWebApp
+from aadweb.web.startup import check_startup, startup_problems
 from aadweb.web.wiretap import wire_transcript
 
-__all__ = ["AadWebApp", "create_app"]
+__all__ = ["AadWebApp", "check_startup", "create_app", "startup_problems"]
 
 
 def create_app(
@@ -44,9 +44,10 @@ def create_app(
     ``open_store(..., idle=settings.session_idle)`` to honour ``AADWEB_SESSION_IDLE``);
     ``clock`` drives session and token expiry; ``key_cache_clock`` (monotonic) drives the
     metadata/JWKS cache's TTL and its 5-minute refetch limit, so a test can step over it. Raises
-    :class:`~aadweb.errors.ConfigurationError` when ``AADWEB_SECRET_KEY`` is missing: the app
-    could not sign its cookies; or when ``AADWEB_WIRE_VIEW=1`` is asked for an app that is not
-    on loopback (or without ``AADWEB_WIRE_LOG``). ``app.close()`` closes what was built here.
+    :class:`~aadweb.errors.ConfigurationError` listing every problem
+    :func:`~aadweb.web.startup.startup_problems` finds (``AADWEB_SECRET_KEY`` missing, a session
+    store URL that cannot be opened, ``AADWEB_WIRE_VIEW=1`` off loopback, ...), before anything
+    is opened. ``app.close()`` closes what was built here.
 
     With ``AADWEB_WIRE_LOG`` set, every outbound call goes through a
     :class:`~aadweb.transport.RecordingTransport` whose hook writes the wire transcript; without it
@@ -54,15 +55,15 @@ def create_app(
     """
     if settings is None:
         settings = Settings.from_env()
-    if settings.secret_key is None:
-        raise ConfigurationError(
-            ["AADWEB_SECRET_KEY is required to serve the web app: it signs the session cookies."]
-        )
+    # Every refusal first, all at once, before anything is opened (aadweb check-config runs the same).
+    check_startup(settings, store=store is None)
+    assert settings.secret_key is not None  # check_startup refuses a missing one
     transcript = wire_transcript(settings)
     closers: list[Callable[[], None]] = []
     if transport is None:
         proxies = {"http": settings.proxy, "https": settings.proxy} if settings.proxy else None
-        requests_transport = RequestsTransport(timeout=settings.http_timeout, proxies=proxies)
+        requests_transport = RequestsTransport(timeout=settings.http_timeout, proxies=proxies,
+                                               ca_bundle=settings.ca_bundle)
         closers.append(requests_transport.close)
         transport = requests_transport
     if transcript is not None:

@@ -37,7 +37,15 @@ from aadweb.transcript.writer import Transcript
 from aadweb.web import pages, wireview
 from aadweb.web.cookies import new_id, session_cookies
 from aadweb.web.headers import SecurityHeaders
-from aadweb.web.limits import LimitedRequest, check_request_line, read_form, safe_return_path, sign_in_hints
+from aadweb.web.limits import (
+    LimitedRequest,
+    check_mount_point,
+    check_request_line,
+    read_form,
+    safe_return_path,
+    sign_in_hints,
+    well_mounted,
+)
 from aadweb.web.refusals import describe, http_problem, unexpected_problem
 from aadweb.web.wiretap import WireTap
 
@@ -130,6 +138,7 @@ class AadWebApp:
 
     def dispatch_request(self, request: AppRequest) -> Response:
         try:
+            check_mount_point(request)  # before any URL is built from it
             check_request_line(request)
             adapter = self.url_map.bind("aadweb.invalid", script_name=request.script_root or "/",
                                         path_info=request.path)
@@ -162,8 +171,13 @@ class AadWebApp:
 
     @staticmethod
     def root(request: AppRequest) -> str:
-        """The mount point for URLs: "" at the root, "/auth" under ``SCRIPT_NAME=/auth``."""
-        return quote(request.script_root.rstrip("/"), safe="/")
+        """The mount point for URLs: "" at the root, "/auth" under ``SCRIPT_NAME=/auth``.
+
+        A malformed one (``//evil.example``) is refused by :func:`check_mount_point`; the refusal
+        page's own links then start at the site root, never at another host.
+        """
+        script_root = request.script_root.rstrip("/")
+        return quote(script_root, safe="/") if well_mounted(script_root) else ""
 
     def _page(self, request: AppRequest, render: Callable[..., str], status: int = 200, **values: object) -> Response:
         return pages.html_response(render(root=self.root(request), css_version=self.css_version, **values), status)

@@ -15,6 +15,11 @@ Decisions:
   proxy or framework along the way may decode once more.
 - **Hints** (``prompt``, ``login_hint``, ``domain_hint``) are passed to the authority only when
   well-formed; otherwise they are dropped, never an error.
+- **The mount point** (``SCRIPT_NAME``) starts every URL the app makes. It is empty, or ``/``
+  then a path whose next character is not ``/`` or ``\\`` (``//host`` is a network-path
+  reference, RFC 3986 4.2, and browsers read ``\\`` as ``/``), with no backslash, space or
+  control character anywhere. Anything else is refused (400): ``//evil.example`` would make
+  ``/`` redirect to ``//evil.example/login``, another site.
 """
 
 from __future__ import annotations
@@ -34,11 +39,13 @@ __all__ = [
     "MAX_RETURN_PATH",
     "PROMPTS",
     "LimitedRequest",
+    "check_mount_point",
     "check_request_line",
     "read_form",
     "safe_return_path",
     "sign_in_hints",
     "well_encoded",
+    "well_mounted",
 ]
 
 #: Request bodies (the form_post callback is a few KB: a code, an id_token, a state).
@@ -58,6 +65,8 @@ _CONTROL: Final = re.compile("[\x00-\x1f\x7f-\x9f]")
 _LOGIN_HINT: Final = re.compile(r"[^\x00-\x20\x7f-\x9f\s]{1,256}")
 _DOMAIN_HINT: Final = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
 _DECODE_ROUNDS: Final = 4
+# A mount point as decoded by Werkzeug (script_root, trailing "/" removed): "" or "/" + a path.
+_MOUNT_POINT: Final = re.compile(r"(?:/[^/\\\s\x00-\x1f\x7f-\x9f][^\\\s\x00-\x1f\x7f-\x9f]*)?")
 
 
 class LimitedRequest(Request):
@@ -88,6 +97,18 @@ def check_request_line(request: Request) -> None:
     # PEP 3333: environ strings are bytes decoded as latin-1.
     if not well_encoded(query.encode("latin-1", "replace")):
         raise BadRequest("the query string is not valid percent-encoded UTF-8")
+
+
+def well_mounted(script_root: str) -> bool:
+    """True for a mount point URLs may start with: ``""``, or ``/`` + a path that does not start
+    with ``/`` or ``\\``, and has no backslash, whitespace or control character."""
+    return _MOUNT_POINT.fullmatch(script_root) is not None
+
+
+def check_mount_point(request: Request) -> None:
+    """400 for a ``SCRIPT_NAME`` that is not :func:`well_mounted` (e.g. ``//evil.example``)."""
+    if not well_mounted(request.script_root):
+        raise BadRequest("the mount point (SCRIPT_NAME) is not a path on this site")
 
 
 def read_form(request: Request) -> dict[str, list[str]]:

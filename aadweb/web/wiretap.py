@@ -26,6 +26,7 @@ from urllib.parse import unquote_plus, urlsplit
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
+from aadweb._fs import why_not_writable
 from aadweb.errors import ConfigurationError
 from aadweb.flow import current_flow, flow_id_for
 from aadweb.settings import Settings, is_loopback_host
@@ -35,7 +36,7 @@ from aadweb.web.limits import check_request_line
 if TYPE_CHECKING:
     from aadweb.web.app import AppRequest
 
-__all__ = ["RECORDED", "WireTap", "wire_transcript"]
+__all__ = ["RECORDED", "WireTap", "wire_problems", "wire_transcript"]
 
 #: Endpoint -> (leg of the request, leg of a successful answer). A 4xx/5xx answer is "refused".
 RECORDED: Final = {
@@ -51,9 +52,8 @@ _MAX_STATE: Final = 512
 _STATE: Final = re.compile(r"(?:^|[?&])state=([^&#]*)")
 
 
-def wire_transcript(settings: Settings) -> Transcript | None:
-    """The transcript ``settings`` ask for (None: ``AADWEB_WIRE_LOG`` unset), opened once now so
-    a path that cannot be written is a start-up error, not a silent gap.
+def wire_problems(settings: Settings) -> list[str]:
+    """What is wrong with the transcript options, found without opening the file.
 
     ``AADWEB_WIRE_VIEW=1`` shows the transcript to whoever is signed in to the app; it is refused
     unless the app runs on loopback (its redirect URI's host), as the demo does.
@@ -68,6 +68,22 @@ def wire_transcript(settings: Settings) -> Transcript | None:
             )
         if not settings.wire_log:
             problems.append("AADWEB_WIRE_VIEW=1 needs AADWEB_WIRE_LOG: the page shows that file.")
+    if settings.wire_log:
+        why = why_not_writable(settings.wire_log)
+        if why is not None:
+            problems.append(_unwritable(settings.wire_log, why))
+    return problems
+
+
+def _unwritable(path: str, why: str) -> str:
+    return f"AADWEB_WIRE_LOG {path} cannot be opened for appending ({why})."
+
+
+def wire_transcript(settings: Settings) -> Transcript | None:
+    """The transcript ``settings`` ask for (None: ``AADWEB_WIRE_LOG`` unset), opened once now so
+    a path that cannot be written is a start-up error, not a silent gap (see :func:`wire_problems`).
+    """
+    problems = wire_problems(settings)
     if problems:
         raise ConfigurationError(problems)
     if not settings.wire_log:
@@ -76,9 +92,7 @@ def wire_transcript(settings: Settings) -> Transcript | None:
     try:
         transcript.check_writable()
     except OSError as exc:
-        raise ConfigurationError(
-            [f"AADWEB_WIRE_LOG {settings.wire_log} cannot be opened for appending ({exc.strerror or exc})."]
-        ) from None
+        raise ConfigurationError([_unwritable(settings.wire_log, exc.strerror or str(exc))]) from None
     return transcript
 
 

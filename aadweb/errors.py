@@ -53,6 +53,7 @@ __all__ = [
     "TenantNotAllowed",
     "TokenExpired",
     "TokenNotYetValid",
+    "TokenTooOld",
     "TokenValidationError",
     "TransportError",
     "UnsupportedAlgorithm",
@@ -246,6 +247,12 @@ class TokenNotYetValid(TokenValidationError):
     """``nbf`` or ``iat`` is in the future beyond the leeway."""
 
     check = "nbf"
+
+
+class TokenTooOld(TokenValidationError):
+    """``iat`` is more than 24 hours (plus the leeway) in the past, whatever ``exp`` says."""
+
+    check = "age"
 
 
 class NonceMismatch(TokenValidationError):

@@ -19,6 +19,7 @@ from aadweb.errors import (
     TenantNotAllowed,
     TokenExpired,
     TokenNotYetValid,
+    TokenTooOld,
     TokenValidationError,
     UnsupportedAlgorithm,
 )
@@ -68,7 +69,7 @@ def test_validate_front_channel_accepts_a_valid_token_and_names_every_check() ->
     assert result.claims.tid == TENANT and result.claims.oid and result.claims.name == "Adele Vance"
     checks = [v.check for v in result.verdicts]
     assert checks == ["format", "alg", "key", "signature", "claims", "tid", "iss", "aud", "exp", "nbf", "iat",
-                      "nonce", "c_hash"]
+                      "age", "nonce", "c_hash"]
     assert all(v.passed and v.reference for v in result.verdicts)
 
 
@@ -146,6 +147,9 @@ def test_validate_ignores_embedded_jwk_and_jku_headers() -> None:
         ({"nbf": NOW + 121}, TokenNotYetValid),
         ({"iat": NOW + 121}, TokenNotYetValid),
         ({"iat": DROP}, ClaimMissing),
+        ({"iat": NOW - 24 * 3600 - 121, "exp": NOW + 3600}, TokenTooOld),
+        ({"nbf": None}, ClaimTypeInvalid),
+        ({"nbf": "1790000000"}, ClaimTypeInvalid),
         ({"exp": DROP}, ClaimMissing),
         ({"exp": "1790003600"}, ClaimTypeInvalid),
         ({"exp": None}, ClaimMissing),
@@ -191,6 +195,29 @@ def test_validate_applies_the_leeway_at_the_boundary(claim: str, delta: int, acc
     else:
         with pytest.raises((TokenExpired, TokenNotYetValid)):
             front(token)
+
+
+def test_validate_accepts_a_token_without_nbf() -> None:
+    """OIDC Core 2 does not require nbf (RFC 7519 4.1.5: OPTIONAL): checked only when present."""
+    s, _, _ = signers()
+    result = front(mint(s, nbf=DROP))
+    assert result.claims.nbf is None
+    assert [v.check for v in result.verdicts if v.check == "nbf"] == ["nbf"]
+    assert front(mint(s)).claims.nbf == NOW - 10
+
+
+@pytest.mark.parametrize(("delta", "accepted"), [(-24 * 3600 - 120, True), (-24 * 3600 - 121, False)])
+def test_validate_refuses_a_token_issued_more_than_24_hours_ago_whatever_its_exp(delta: int, accepted: bool) -> None:
+    s, _, _ = signers()
+    token = mint(s, iat=NOW + delta, nbf=NOW + delta, exp=NOW + 30 * 24 * 3600)
+    if accepted:
+        assert front(token).claims
+        return
+    with pytest.raises(TokenTooOld) as info:
+        front(token)
+    failed = info.value.verdicts[-1]
+    assert (failed.check, failed.passed) == ("age", False) and "24 hours" in failed.reference
+    assert info.value.check == "age" and info.value.status == 401
 
 
 def test_validate_rejects_an_oversized_token() -> None:

@@ -2,8 +2,9 @@
 
 Protocol steps (``aadweb.protocol``) sent through the wire layer (``aadweb.wire``), nothing
 else: no sessions, no web. One :class:`Authority` per process holds the keep-alive transport,
-the metadata and the tenant's keys (cached, refreshed at most once per 5 minutes on an
-unknown ``kid``, single-flight, last good keys kept when a refresh fails).
+the metadata and the tenant's keys (cached, refreshed at once on an unknown ``kid`` unless an
+unknown-kid refresh happened in the last 5 minutes, single-flight, last good keys kept when a
+refresh fails; see :mod:`aadweb.wire.keycache`).
 
 Where the endpoints come from: the authorize and token endpoints are the v1 paths under the
 configured ``{authority_host}/{tenant}`` (so a sign-in can start even while metadata is being
@@ -147,7 +148,7 @@ class Authority:
         try:
             return validate_front_channel(id_token, keys=self.keys(), expected=expected, code=code)
         except KeyNotFound:
-            fresh = self._keys.refresh_for_unknown_kid()  # rate-limited: None within 5 minutes
+            fresh = self._keys.refresh_for_unknown_kid()  # None within 5 minutes of the last one
             if fresh is None:
                 raise
             return validate_front_channel(id_token, keys=fresh, expected=expected, code=code)

@@ -43,6 +43,7 @@ __all__ = [
     "InvalidResponse",
     "IssuerMismatch",
     "KeyNotFound",
+    "KeyNotNamed",
     "MalformedToken",
     "NonceMismatch",
     "ProtocolError",
@@ -197,6 +198,16 @@ class KeyNotFound(TokenValidationError):
     """No key of the tenant's JWKS matches the token's ``kid`` (or ``x5t``)."""
 
     check = "key"
+
+
+class KeyNotNamed(TokenValidationError):
+    """The token names no key (no ``kid``, no ``x5t``) and the tenant's JWKS holds several.
+
+    OIDC Core 10.1: with several keys in the set, a ``kid`` MUST be provided. Not a
+    :class:`KeyNotFound`: refetching the key set cannot help, so it never triggers one.
+    """
+
+    check = "kid"
 
 
 class SignatureInvalid(TokenValidationError):

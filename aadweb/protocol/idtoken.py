@@ -35,6 +35,7 @@ from aadweb.errors import (
     CodeHashMismatch,
     IssuerMismatch,
     KeyNotFound,
+    KeyNotNamed,
     MalformedToken,
     NonceMismatch,
     TenantNotAllowed,
@@ -146,6 +147,7 @@ _Order = tuple[tuple[str, str], ...]
 FRONT_CHANNEL_CHECKS: Final[_Order] = (
     ("format", "RFC 7515 7.1: compact JWS, strict base64url, size cap"),
     ("alg", "RFC 8725 3.1: alg pinned to RS256, no crit (RFC 7515 4.1.11)"),
+    ("kid", "OIDC 10.1: the token names its key (kid or x5t), or the JWKS holds exactly one"),
     ("key", "OIDC 3.1.3.7 (6): key from the tenant's JWKS by kid, else x5t"),
     ("signature", "OIDC 3.1.3.7 (6), RFC 7518 3.3: RS256 signature"),
     ("claims", "OIDC 2: iss, sub, exp, iat present (and Azure's tid, oid); RFC 7519 2: times are numbers"),
@@ -163,7 +165,7 @@ BACK_CHANNEL_SIGNED_CHECKS: Final[_Order] = FRONT_CHANNEL_CHECKS[:-1]
 BACK_CHANNEL_UNSIGNED_CHECKS: Final[_Order] = (
     ("format", "RFC 7519 6: unsecured JWT (alg none, empty signature)"),
     ("signature", "OIDC 3.1.3.7 (6): unsigned, accepted only from the token endpoint over TLS or loopback"),
-    *FRONT_CHANNEL_CHECKS[4:-1],
+    *FRONT_CHANNEL_CHECKS[[name for name, _ in FRONT_CHANNEL_CHECKS].index("claims"):-1],
 )
 _PASSED: Final[dict[_Order, tuple[Verdict, ...]]] = {
     order: tuple(Verdict(check, True, ref) for check, ref in order)
@@ -269,9 +271,17 @@ def _parse_signed(token: Secret, order: _Order) -> CompactJWS:
 
 def _verify(jws: CompactJWS, keys: KeySet, order: _Order) -> None:
     # The key comes only from the tenant's JWKS, by kid then x5t; jku/jwk/x5u/x5c are ignored.
-    key = keys.find(jws.header)
-    if key is None:
-        raise _fail(KeyNotFound("the token's kid is not in the tenant's key set"), "key", order)
+    header = jws.header
+    if "kid" in header or "x5t" in header:
+        key = keys.find(header)
+        if key is None:
+            raise _fail(KeyNotFound("the token's kid is not in the tenant's key set"), "key", order)
+    else:
+        # OIDC Core 10.1: without a kid, the set's one signing key; with several a kid is REQUIRED.
+        key = keys.only_key
+        if key is None:
+            raise _fail(KeyNotNamed(f"the token names no key (no kid or x5t) and the tenant's key set "
+                                    f"holds {len(keys.keys)} signing keys"), "kid", order)
     try:
         verify_rs256(jws, key.key)
     except TokenValidationError as exc:

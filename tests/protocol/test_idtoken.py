@@ -13,6 +13,7 @@ from aadweb.errors import (
     CodeHashMismatch,
     IssuerMismatch,
     KeyNotFound,
+    KeyNotNamed,
     MalformedToken,
     NonceMismatch,
     SignatureInvalid,
@@ -68,7 +69,7 @@ def test_validate_front_channel_accepts_a_valid_token_and_names_every_check() ->
     result = front(mint(s))
     assert result.claims.tid == TENANT and result.claims.oid and result.claims.name == "Adele Vance"
     checks = [v.check for v in result.verdicts]
-    assert checks == ["format", "alg", "key", "signature", "claims", "tid", "iss", "aud", "exp", "nbf", "iat",
+    assert checks == ["format", "alg", "kid", "key", "signature", "claims", "tid", "iss", "aud", "exp", "nbf", "iat",
                       "age", "nonce", "c_hash"]
     assert all(v.passed and v.reference for v in result.verdicts)
 
@@ -81,6 +82,26 @@ def test_validate_accepts_a_token_signed_by_the_second_published_key() -> None:
 def test_validate_selects_the_key_by_x5t_when_kid_is_absent() -> None:
     _, s2, _ = signers()
     assert front(mint(s2, header_overrides={"kid": DROP})).claims.tid == TENANT
+
+
+def test_validate_uses_the_only_key_for_a_token_without_kid_or_x5t() -> None:
+    """OIDC Core 10.1: a token that names no key is checked against the set's one signing key."""
+    s, s2, _ = signers()
+    token = Secret("id_token", mint(s, header_overrides={"kid": DROP, "x5t": DROP}))
+    result = validate_front_channel(token, keys=keyset(s), expected=expectations(), code=CODE_SECRET)
+    assert result.claims.tid == TENANT and [v.check for v in result.verdicts][2:4] == ["kid", "key"]
+    with pytest.raises(SignatureInvalid):  # the only key must still verify it
+        validate_front_channel(token, keys=keyset(s2), expected=expectations(), code=CODE_SECRET)
+
+
+def test_validate_refuses_a_token_without_kid_or_x5t_when_the_set_has_several_keys() -> None:
+    s, _, _ = signers()
+    with pytest.raises(KeyNotNamed) as info:
+        front(mint(s, header_overrides={"kid": DROP, "x5t": DROP}))
+    assert not isinstance(info.value, KeyNotFound)  # no refetch: a new key set cannot name it either
+    failed = info.value.verdicts[-1]
+    assert (failed.check, failed.passed) == ("kid", False) and "OIDC 10.1" in failed.reference
+    assert info.value.check == "kid" and info.value.status == 401
 
 
 def test_validate_rejects_unknown_kid_as_key_not_found() -> None:

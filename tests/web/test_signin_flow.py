@@ -252,3 +252,12 @@ def test_token_answer_without_expires_in_or_expires_on_assumes_ten_minutes(serve
     expires_on = _stored_tokens(served, browser).expires_on
     assert start + 600 <= expires_on <= time.time() + 600
     assert browser.get("/graphcall").status_code == 200 and emulator.count("POST", "/oauth2/token") == 1
+
+
+def test_a_key_rotated_just_after_start_up_signs_in_at_once(served: Served, emulator: Emulator) -> None:
+    """DESIGN.md (JWKS): the cold first fetch does not count against the 5-minute unknown-kid limit."""
+    assert served.browser().sign_in().status_code == 200
+    emulator.rotate_keys(keep_old=False)
+    page = served.browser().sign_in()
+    assert page.status_code == 200 and "Adele Vance" in page.text
+    assert emulator.count("GET", "/discovery/keys") == 2 and served.store.counts()["sessions"] == 2

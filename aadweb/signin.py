@@ -37,7 +37,7 @@ from aadweb.errors import (
     StateMismatch,
 )
 from aadweb.graph import GraphClient
-from aadweb.protocol.callback import callback_state, parse_callback
+from aadweb.protocol.callback import callback_error, callback_state, parse_callback
 from aadweb.protocol.graph import GraphUser
 from aadweb.protocol.idtoken import ValidatedIdToken, Verdict, match_back_channel
 from aadweb.protocol.pkce import code_challenge_s256
@@ -155,6 +155,13 @@ class SignIn:
             raise StateMismatch("callback state not issued to this browser, already used, or expired")
         if pending.response_type == "code id_token":
             if pending.callback is None:
+                # Nothing was posted for this state: the authority may have sent an error back
+                # by GET although form_post was asked. The state was this browser's and is now
+                # spent; show the error like any other (RFC 6749 4.1.2.1). Only the error is
+                # read from the query: a code or id_token there is not a hybrid-flow answer.
+                error = callback_error(params)
+                if error is not None:
+                    raise error
                 raise CallbackError("the authority's answer for this sign-in never arrived")
             fields: Mapping[str, Sequence[str]] = {k: (v,) for k, v in pending.callback.items()}
         else:

@@ -44,6 +44,7 @@ __all__ = [
     "MAX_ID_TOKEN",
     "AuthorizationResponse",
     "CallbackParams",
+    "callback_error",
     "callback_state",
     "parse_callback",
 ]
@@ -133,6 +134,17 @@ def _authorization_error(params: CallbackParams, error: str) -> AuthorizationErr
         trace_id=trace_id_in_description(raw),
         correlation_id=correlation_id_in_description(raw),
     )
+
+
+def callback_error(params: CallbackParams) -> AuthorizationError | CallbackError | None:
+    """The error answer (RFC 6749 4.1.2.1) ``params`` carry, or None when they carry none.
+
+    Only ``error`` and ``error_description`` are read: for a hybrid-flow answer that arrives by
+    GET although ``form_post`` was asked (Azure AD sends some errors that way), where a
+    ``code`` or ``id_token`` in the query must not be taken as a callback.
+    """
+    error = _single(params, "error")
+    return None if error is None else _authorization_error(params, error)
 
 
 def parse_callback(params: CallbackParams, *, response_type: str) -> AuthorizationResponse:

@@ -6,6 +6,7 @@ import pytest
 
 from aadweb._secret import Secret
 from aadweb.errors import AuthorizationError, CallbackError
+from aadweb.protocol import callback as callback_module
 from aadweb.protocol.callback import MAX_CODE, MAX_ID_TOKEN, callback_state, parse_callback
 
 ID_TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
@@ -226,3 +227,15 @@ def test_parse_callback_refuses_an_error_outside_the_rfc6749_charset(error: str)
 def test_parse_callback_error_still_needs_a_state() -> None:
     with pytest.raises(CallbackError, match="no state"):
         parse_callback(fields(error="access_denied"), response_type="code")
+
+
+def test_callback_error_reads_only_the_error_fields() -> None:
+    """A hybrid-flow error that came back by GET: the error, never a code or id_token."""
+    callback_error = callback_module.callback_error
+    description = "AADSTS65004: User declined.\r\nTrace ID: 0f1e2d3c-4b5a-4978-8796-a5b4c3d2e1f0"
+    found = callback_error(fields(error="consent_required", error_description=description, code="c", state="s"))
+    assert isinstance(found, AuthorizationError) and found.error_codes == (65004,) and found.trace_id
+    assert callback_error(fields(code="c", id_token="a.b.c", state="s")) is None
+    assert isinstance(callback_error(fields(error="bad\u00e4", state="s")), CallbackError)
+    with pytest.raises(CallbackError):
+        callback_error(fields(error=["a", "b"], state="s"))

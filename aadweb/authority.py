@@ -114,6 +114,19 @@ class Authority:
             raise InvalidResponse("the authority's metadata issuer does not name a tenant GUID")
         return SingleTenant(tenant_id=match.group(1))
 
+    def response_issuers(self) -> frozenset[str]:
+        """RFC 9207: the issuers an authorization response's ``iss`` may name.
+
+        A single tenant (GUID, or a verified domain resolved through its metadata): exactly
+        ``{prefix}{tenant GUID}/``. ``common``/``organizations``: the metadata's issuer is a
+        template (``https://sts.windows.net/{tenantid}/``), so any allowed tenant's issuer; the
+        sign-in then also requires it to be the validated id_token's own ``iss``.
+        """
+        policy = self.tenant_policy()
+        prefix = self.settings.issuer_prefix
+        tenants = {policy.tenant_id} if isinstance(policy, SingleTenant) else policy.tenant_ids
+        return frozenset(f"{prefix}{tenant}/" for tenant in tenants)
+
     # --- the sign-in ----------------------------------------------------------------------
 
     def authorize_url(

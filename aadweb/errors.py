@@ -48,6 +48,7 @@ __all__ = [
     "NonceMismatch",
     "ProtocolError",
     "ReauthenticationRequired",
+    "ResponseIssuerMismatch",
     "SessionStoreError",
     "SignatureInvalid",
     "StateMismatch",
@@ -232,6 +233,12 @@ class IssuerMismatch(TokenValidationError):
     """``iss`` is not exactly the expected issuer."""
 
     check = "iss"
+
+
+class ResponseIssuerMismatch(IssuerMismatch):
+    """RFC 9207: the authorization response's ``iss`` parameter is not the expected issuer."""
+
+    check = "response_iss"
 
 
 class TenantNotAllowed(TokenValidationError):

@@ -11,7 +11,7 @@ import pytest
 
 from aadweb._secret import Secret
 from aadweb.authority import Authority
-from aadweb.emulator import Emulator, Fault
+from aadweb.emulator import DEMO_TENANT_DOMAIN, DEMO_TENANT_ID, FABRIKAM_TENANT_ID, Emulator, Fault
 from aadweb.errors import (
     AuthorityError,
     DeadlineExceeded,
@@ -317,3 +317,23 @@ def test_client_assertion_credential_is_accepted(emulator_url: str, emulator: Em
     assert tokens.access_token
     form = next(r.form for r in emulator.requests if r.path.endswith("/oauth2/token"))
     assert "client_secret" not in form and form["client_assertion_type"].endswith("jwt-bearer")
+
+
+@pytest.mark.parametrize("tenant", ["guid", "domain", "organizations"])
+def test_response_issuers_are_the_expected_issuers_of_the_configured_tenant(emulator_url: str, tenant: str) -> None:
+    """RFC 9207's expected issuer: the tenant's GUID issuer (a verified domain resolved through its
+    metadata), or with organizations/common every allowed tenant's."""
+    other = FABRIKAM_TENANT_ID
+    changes: dict[str, Any] = {
+        "guid": {"tenant": DEMO_TENANT_ID},
+        "domain": {"tenant": DEMO_TENANT_DOMAIN},
+        "organizations": {"tenant": "organizations", "allowed_tenants": (DEMO_TENANT_ID, other)},
+    }[tenant]
+    authority = make_authority(emulator_settings(emulator_url, **changes))
+    expected = {f"https://sts.windows.net/{DEMO_TENANT_ID}/"}
+    if tenant == "organizations":
+        expected.add(f"https://sts.windows.net/{other}/")
+    try:
+        assert authority.response_issuers() == expected
+    finally:
+        authority.transport.close()  # type: ignore[attr-defined]

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 import pytest
 
 from aadweb._secret import Secret
-from aadweb.errors import AuthorizationError, CallbackError
+from aadweb.errors import AuthorizationError, CallbackError, ResponseIssuerMismatch
 from aadweb.protocol import callback as callback_module
 from aadweb.protocol.callback import MAX_CODE, MAX_ID_TOKEN, callback_state, parse_callback
 
@@ -239,3 +239,21 @@ def test_callback_error_reads_only_the_error_fields() -> None:
     assert isinstance(callback_error(fields(error="bad\u00e4", state="s")), CallbackError)
     with pytest.raises(CallbackError):
         callback_error(fields(error=["a", "b"], state="s"))
+
+
+def test_check_response_issuer_compares_exact_strings() -> None:
+    """RFC 9207 2.4: a response's iss must be the expected issuer (simple string comparison)."""
+    check, issuer_of = callback_module.check_response_issuer, callback_module.callback_issuer
+    expected = {"https://sts.windows.net/t1/"}
+    assert issuer_of(fields(state="s")) is None
+    assert issuer_of(fields(state="s", iss="https://sts.windows.net/t1/")) == "https://sts.windows.net/t1/"
+    verdict = check("https://sts.windows.net/t1/", expected=expected)
+    assert verdict.check == "response_iss" and verdict.passed and "RFC 9207" in verdict.reference
+    for wrong in ("https://sts.windows.net/t1", "https://STS.windows.net/t1/", "https://sts.windows.net/t2/", ""):
+        with pytest.raises(ResponseIssuerMismatch) as info:
+            check(wrong, expected=expected)
+        assert info.value.status == 401 and info.value.check == "response_iss"
+        assert not wrong or wrong[8:] not in str(info.value)  # the value never reaches a message
+        assert [v.passed for v in info.value.verdicts] == [False]  # type: ignore[attr-defined]
+    with pytest.raises(CallbackError):
+        issuer_of(fields(state="s", iss=["a", "b"]))

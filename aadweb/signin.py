@@ -185,7 +185,7 @@ class SignIn:
         nonce = pending.nonce
         if answer.id_token is not None:
             validated = self.authority.validate_front_channel(answer.id_token, nonce=nonce, code=answer.code)
-            _same_issuer(issuer, validated)  # before the code is redeemed
+            _same_issuer(issuer, issuer_verdict, validated)  # before the code is redeemed
             tokens = self.authority.redeem_code(answer.code, code_verifier=pending.code_verifier)
             if tokens.id_token is None:
                 # DESIGN step 5: the token response's id_token must name the validated user; Azure
@@ -198,7 +198,7 @@ class SignIn:
             if tokens.id_token is None:
                 raise InvalidResponse("the token endpoint returned no id_token (was scope=openid dropped?)")
             validated = self.authority.validate_back_channel(tokens.id_token, nonce=nonce)
-            _same_issuer(issuer, validated)
+            _same_issuer(issuer, issuer_verdict, validated)  # the code flow's id_token comes only now
             verdicts = (*issuer_verdict, *validated.verdicts)
         session = self._new_session(validated, tokens, flow_id=flow_id_for(state))
         log.info("sign-in completed for tenant %s (flow %s)", validated.claims.tid, session.flow_id)
@@ -303,12 +303,13 @@ class SignIn:
         return self.authority.logout_url(post_logout_redirect_uri)
 
 
-def _same_issuer(issuer: str | None, validated: ValidatedIdToken) -> None:
-    """RFC 9207 with ``common``/``organizations``: the response's iss is the signed-in tenant's."""
+def _same_issuer(issuer: str | None, checked: tuple[Verdict, ...], validated: ValidatedIdToken) -> None:
+    """RFC 9207 with ``common``/``organizations``: the response's iss is the signed-in tenant's
+    (with a single tenant this always holds: both equal its one issuer)."""
     if issuer is not None and issuer != validated.claims.iss:
         mismatch = ResponseIssuerMismatch("the authorization response's iss is not the id_token's issuer")
-        mismatch.verdicts = (*validated.verdicts, Verdict("response_iss", False, RESPONSE_ISSUER_REFERENCE,
-                                                          str(mismatch)))
+        failed = Verdict("response_iss", False, RESPONSE_ISSUER_REFERENCE, str(mismatch))
+        mismatch.verdicts = (*checked, *validated.verdicts, failed)
         raise mismatch
 
 

@@ -2,8 +2,9 @@
 
 Protocol steps (``aadweb.protocol``) sent through a transport (``aadweb.transport``), nothing
 else: no sessions, no web. One :class:`Authority` per process holds the keep-alive transport,
-the metadata and the tenant's keys (cached, refreshed at most once per 5 minutes on an
-unknown ``kid``, single-flight, last good keys kept when a refresh fails).
+the metadata and the tenant's keys (cached, refreshed at once on an unknown ``kid`` unless an
+unknown-kid refresh happened in the last 5 minutes, single-flight, last good keys kept when a
+refresh fails; see :mod:`aadweb.wire.keycache`).
 
 Where the endpoints come from: the authorize and token endpoints are the v1 paths under the
 configured ``{authority_host}/{tenant}`` (so a sign-in can start even while metadata is being
@@ -114,6 +115,19 @@ class Authority:
             raise InvalidResponse("the authority's metadata issuer does not name a tenant GUID")
         return SingleTenant(tenant_id=match.group(1))
 
+    def response_issuers(self) -> frozenset[str]:
+        """RFC 9207: the issuers an authorization response's ``iss`` may name.
+
+        A single tenant (GUID, or a verified domain resolved through its metadata): exactly
+        ``{prefix}{tenant GUID}/``. ``common``/``organizations``: the metadata's issuer is a
+        template (``https://sts.windows.net/{tenantid}/``), so any allowed tenant's issuer; the
+        sign-in then also requires it to be the validated id_token's own ``iss``.
+        """
+        policy = self.tenant_policy()
+        prefix = self.settings.issuer_prefix
+        tenants = {policy.tenant_id} if isinstance(policy, SingleTenant) else policy.tenant_ids
+        return frozenset(f"{prefix}{tenant}/" for tenant in tenants)
+
     # --- the sign-in ----------------------------------------------------------------------
 
     def authorize_url(
@@ -148,7 +162,7 @@ class Authority:
         try:
             return validate_front_channel(id_token, keys=self.keys(), expected=expected, code=code)
         except KeyNotFound:
-            fresh = self._keys.refresh_for_unknown_kid()  # rate-limited: None within 5 minutes
+            fresh = self._keys.refresh_for_unknown_kid()  # None within 5 minutes of the last one
             if fresh is None:
                 raise
             return validate_front_channel(id_token, keys=fresh, expected=expected, code=code)

@@ -43,16 +43,19 @@ __all__ = [
     "InvalidResponse",
     "IssuerMismatch",
     "KeyNotFound",
+    "KeyNotNamed",
     "MalformedToken",
     "NonceMismatch",
     "ProtocolError",
     "ReauthenticationRequired",
+    "ResponseIssuerMismatch",
     "SessionStoreError",
     "SignatureInvalid",
     "StateMismatch",
     "TenantNotAllowed",
     "TokenExpired",
     "TokenNotYetValid",
+    "TokenTooOld",
     "TokenValidationError",
     "TransportError",
     "UnsupportedAlgorithm",
@@ -198,6 +201,16 @@ class KeyNotFound(TokenValidationError):
     check = "key"
 
 
+class KeyNotNamed(TokenValidationError):
+    """The token names no key (no ``kid``, no ``x5t``) and the tenant's JWKS holds several.
+
+    OIDC Core 10.1: with several keys in the set, a ``kid`` MUST be provided. Not a
+    :class:`KeyNotFound`: refetching the key set cannot help, so it never triggers one.
+    """
+
+    check = "kid"
+
+
 class SignatureInvalid(TokenValidationError):
     """The RS256 signature does not verify under the tenant's key."""
 
@@ -220,6 +233,12 @@ class IssuerMismatch(TokenValidationError):
     """``iss`` is not exactly the expected issuer."""
 
     check = "iss"
+
+
+class ResponseIssuerMismatch(IssuerMismatch):
+    """RFC 9207: the authorization response's ``iss`` parameter is not the expected issuer."""
+
+    check = "response_iss"
 
 
 class TenantNotAllowed(TokenValidationError):
@@ -246,6 +265,12 @@ class TokenNotYetValid(TokenValidationError):
     """``nbf`` or ``iat`` is in the future beyond the leeway."""
 
     check = "nbf"
+
+
+class TokenTooOld(TokenValidationError):
+    """``iat`` is more than 24 hours (plus the leeway) in the past, whatever ``exp`` says."""
+
+    check = "age"
 
 
 class NonceMismatch(TokenValidationError):

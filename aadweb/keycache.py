@@ -12,13 +12,18 @@ Guarantees, and the trap each avoids (PyJWT's ``PyJWKClient`` falls into several
 * **Last good keys kept**: a refresh that fails is logged (a warning on ``aadweb.keycache``) and the
   previous keys stay in use; a failure never empties the cache. Only a *cold* cache whose
   fetch fails raises, because there is nothing to fall back on.
-* **Rate limit**: every fetch attempt, failed or not, starts a ``min_refresh_interval``
-  during which no further *refresh* is attempted (by the TTL path or for an unknown kid; so
-  the effective TTL is at least ``min_refresh_interval``). An unknown ``kid`` (a token signed with a
-  key we do not have, possibly forged) triggers at most one fetch per interval, process-wide,
-  so a flood of such tokens cannot make us hammer the JWKS endpoint, and a dead endpoint is
-  tried again only once per interval. The cold-cache fetch is not rate-limited: without keys
-  no sign-in can work, so every sign-in attempt may try once (still single flight).
+* **Rate limits** (DESIGN.md, the JWKS paragraph):
+
+  - An unknown ``kid`` (a token signed with a key we do not have: a rotation, or a forgery)
+    refetches at once unless an *unknown-kid* refetch was attempted (failed or not) in the
+    last ``min_refresh_interval``; within that window repeated unknown kids are answered from
+    the cache. Only unknown-kid refetches open the window: the cold first fetch and the TTL
+    refresh do not, so a key rotated just after start-up is picked up at once. A flood of
+    such tokens costs one fetch per window, process-wide.
+  - The TTL path: no refresh within ``min_refresh_interval`` of *any* attempt (so the
+    effective TTL is at least that, and a dead endpoint is not hammered).
+  - The cold-cache fetch is not rate-limited: without keys no sign-in can work, so every
+    sign-in attempt may try once (still single flight).
 
 The clock is injected; nothing here sleeps.
 """
@@ -60,7 +65,8 @@ class KeyCache(Generic[K]):
         self._cond = threading.Condition(threading.Lock())
         self._keys: K | None = None
         self._fetched_at = 0.0
-        self._last_attempt: float | None = None
+        self._last_attempt: float | None = None  # any fetch: limits the TTL path
+        self._last_unknown_kid: float | None = None  # unknown-kid refetches only: limits them
         self._fetching = False
         self._generation = 0  # completed fetch attempts
         self._last_error: BaseException | None = None  # of the latest attempt, None on success
@@ -81,7 +87,7 @@ class KeyCache(Generic[K]):
             while True:
                 now = self._clock()
                 if self._keys is not None:
-                    if now - self._fetched_at < self._ttl or self._fetching or self._rate_limited(now):
+                    if now - self._fetched_at < self._ttl or self._fetching or self._recent(self._last_attempt, now):
                         return self._keys  # fresh, or stale while a refresh is running / not yet allowed
                     break
                 if not self._fetching:
@@ -95,10 +101,12 @@ class KeyCache(Generic[K]):
     def refresh_for_unknown_kid(self) -> K | None:
         """Refetch because a token names a ``kid`` we do not have, if the rate limit allows.
 
-        Returns the freshly fetched keys, or ``None`` when no refetch is allowed yet (the
-        caller then fails with :class:`~aadweb.errors.KeyNotFound`) or when it failed (logged;
-        the last good keys stay cached). If a fetch is already running, waits for it and
-        returns its keys. Raises only if the cache is cold and the fetch fails.
+        Allowed unless another unknown-kid refetch was attempted within ``min_refresh_interval``
+        (the cold fetch and TTL refreshes do not count). Returns the freshly fetched keys, or
+        ``None`` when no refetch is allowed yet (the caller then fails with
+        :class:`~aadweb.errors.KeyNotFound`) or when it failed (logged; the last good keys stay
+        cached). If a fetch is already running, waits for it and returns its keys. Raises only
+        if the cache is cold and the fetch fails.
         """
         with self._cond:
             if self._fetching:
@@ -108,16 +116,18 @@ class KeyCache(Generic[K]):
                     return self._keys
                 return None
             now = self._clock()
-            if self._rate_limited(now):
-                return None
+            if self._recent(self._last_unknown_kid, now):
+                return None  # DESIGN.md: repeated unknown kids are answered from the cache
+            self._last_unknown_kid = now
             self._begin(now)
         keys, fresh = self._run_fetch()
         return keys if fresh else None
 
     # --- internals (call with the lock held unless said otherwise) -----------------------
 
-    def _rate_limited(self, now: float) -> bool:
-        return self._last_attempt is not None and now - self._last_attempt < self._min_interval
+    def _recent(self, attempt: float | None, now: float) -> bool:
+        """Whether ``attempt`` lies within ``min_refresh_interval`` before ``now``."""
+        return attempt is not None and now - attempt < self._min_interval
 
     def _wait_for_fetch(self) -> None:
         while self._fetching:

@@ -9,8 +9,9 @@ renders what this returns, and the protocol steps live in ``aadweb.protocol``.
     authority ──► form_post callback (hybrid) ──► stash_callback(state)
        │          or query callback (code flow)       │ 303 to a same-site GET
        ▼                                               ▼
-    complete ──► take the pending sign-in (state + browser) ─► parse the callback ─► validate
-                 the id_token ─► redeem the code ─► a NEW session (no fixation)
+    complete ──► take the pending sign-in (state + browser) ─► its iss, if any (RFC 9207)
+                 ─► parse the callback ─► validate the id_token ─► redeem the code ─► a NEW
+                 session (no fixation)
 
 States that were not issued to this browser are refused before anything else happens, and
 are consumed even when refused, so a leaked state is spent.
@@ -32,12 +33,21 @@ from aadweb.errors import (
     GraphError,
     InvalidResponse,
     ReauthenticationRequired,
+    ResponseIssuerMismatch,
     SessionStoreError,
     StateMismatch,
 )
 from aadweb.flow import flow_id_for
 from aadweb.graph import GraphClient
-from aadweb.protocol.callback import callback_state, parse_callback
+from aadweb.protocol.callback import (
+    RESPONSE_ISSUER_REFERENCE,
+    CallbackParams,
+    callback_error,
+    callback_issuer,
+    callback_state,
+    check_response_issuer,
+    parse_callback,
+)
 from aadweb.protocol.graph import GraphUser
 from aadweb.protocol.idtoken import ValidatedIdToken, Verdict, match_back_channel
 from aadweb.protocol.pkce import code_challenge_s256
@@ -184,32 +194,51 @@ class SignIn:
             raise StateMismatch("callback state not issued to this browser, already used, or expired")
         if pending.response_type == "code id_token":
             if pending.callback is None:
-                raise CallbackError("the authority's answer for this sign-in never arrived")
-            fields: Mapping[str, Sequence[str]] = {k: (v,) for k, v in pending.callback.items()}
+                # Nothing was posted for this state: the authority may have sent an error back
+                # by GET although form_post was asked. The state was this browser's and is now
+                # spent; show the error like any other (RFC 6749 4.1.2.1). Only the error is
+                # read from the query: a code or id_token there is not a hybrid-flow answer.
+                error = callback_error(params)
+                if error is None:
+                    raise CallbackError("the authority's answer for this sign-in never arrived")
+                self._check_response_issuer(params)
+                raise error
+            fields: CallbackParams = {k: (v,) for k, v in pending.callback.items()}
         else:
             fields = params
+        # RFC 9207 2.4: checked before an error is shown or a code redeemed.
+        issuer, issuer_verdict = self._check_response_issuer(fields)
         answer = parse_callback(fields, response_type=pending.response_type)
         if answer.state != state:
             raise StateMismatch("the callback's state changed between legs")
         nonce = pending.nonce
         if answer.id_token is not None:
             validated = self.authority.validate_front_channel(answer.id_token, nonce=nonce, code=answer.code)
+            _same_issuer(issuer, issuer_verdict, validated)  # before the code is redeemed
             tokens = self.authority.redeem_code(answer.code, code_verifier=pending.code_verifier)
             if tokens.id_token is None:
                 # DESIGN step 5: the token response's id_token must name the validated user; Azure
                 # AD always returns one for scope=openid, so its absence is a broken answer.
                 raise InvalidResponse("the token endpoint returned no id_token (was scope=openid dropped?)")
             # OIDC Core 3.3.3.6: the token endpoint's id_token names the same user and client.
-            verdicts = (*validated.verdicts, match_back_channel(tokens.id_token, validated.claims))
+            verdicts = (*issuer_verdict, *validated.verdicts, match_back_channel(tokens.id_token, validated.claims))
         else:
             tokens = self.authority.redeem_code(answer.code, code_verifier=pending.code_verifier)
             if tokens.id_token is None:
                 raise InvalidResponse("the token endpoint returned no id_token (was scope=openid dropped?)")
             validated = self.authority.validate_back_channel(tokens.id_token, nonce=nonce)
-            verdicts = validated.verdicts
+            _same_issuer(issuer, issuer_verdict, validated)  # the code flow's id_token comes only now
+            verdicts = (*issuer_verdict, *validated.verdicts)
         session = self._new_session(validated, tokens, flow_id=flow_id_for(state))
         log.info("sign-in completed for tenant %s (flow %s)", validated.claims.tid, session.flow_id)
         return Completed(session=session, return_path=pending.return_path, verdicts=verdicts)
+
+    def _check_response_issuer(self, fields: CallbackParams) -> tuple[str | None, tuple[Verdict, ...]]:
+        """RFC 9207: the response's ``iss``, if it carries one, is an expected issuer."""
+        issuer = callback_issuer(fields)
+        if issuer is None:
+            return None, ()  # Azure AD does not send it (yet): nothing to check
+        return issuer, (check_response_issuer(issuer, expected=self.authority.response_issuers()),)
 
     def _new_session(self, validated: ValidatedIdToken, tokens: TokenResponse, *, flow_id: str) -> SessionRecord:
         claims = validated.claims
@@ -301,6 +330,16 @@ class SignIn:
         if session_id:
             self.store.delete_session(session_id)
         return self.authority.logout_url(post_logout_redirect_uri)
+
+
+def _same_issuer(issuer: str | None, checked: tuple[Verdict, ...], validated: ValidatedIdToken) -> None:
+    """RFC 9207 with ``common``/``organizations``: the response's iss is the signed-in tenant's
+    (with a single tenant this always holds: both equal its one issuer)."""
+    if issuer is not None and issuer != validated.claims.iss:
+        mismatch = ResponseIssuerMismatch("the authorization response's iss is not the id_token's issuer")
+        failed = Verdict("response_iss", False, RESPONSE_ISSUER_REFERENCE, str(mismatch))
+        mismatch.verdicts = (*checked, *validated.verdicts, failed)
+        raise mismatch
 
 
 def _token_set(response: TokenResponse, resource: str, *, previous: TokenSet | None) -> TokenSet:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from aadweb.authority import Authority
-from aadweb.emulator import Emulator, Fault
+from aadweb.emulator import DEMO_TENANT_DOMAIN, DEMO_TENANT_ID, FABRIKAM_TENANT_ID, Emulator, Fault
 from aadweb.errors import (
     AuthorityError,
     DeadlineExceeded,
@@ -175,15 +175,29 @@ def test_a_token_signed_after_key_rotation_is_accepted_after_one_refetch(
     assert emulator.count("GET", "/discovery/keys") == 2
 
 
-def test_unknown_kid_refetch_is_rate_limited(authority: Authority, emulator: Emulator) -> None:
+def test_a_key_rotated_just_after_start_up_is_accepted_at_once(authority: Authority, emulator: Emulator) -> None:
+    """DESIGN.md: the cold first fetch does not count against the 5-minute unknown-kid limit."""
     flow, fields = hybrid_sign_in(authority)
     validate(authority, flow, fields)
     emulator.rotate_keys(keep_old=False)
-    for _ in range(20):  # an unknown-kid flood within 5 minutes of the last fetch
+    flow, fields = hybrid_sign_in(authority)
+    assert validate(authority, flow, fields).claims.oid
+    assert emulator.count("GET", "/discovery/keys") == 2
+
+
+def test_unknown_kid_refetch_is_rate_limited(authority: Authority, emulator: Emulator,
+                                             monotonic: FakeMonotonic) -> None:
+    flow, fields = hybrid_sign_in(authority)
+    validate(authority, flow, fields)
+    emulator.rotate_keys(keep_old=False)
+    validate(authority, *hybrid_sign_in(authority))  # the first unknown kid: one refetch, accepted
+    emulator.rotate_keys(keep_old=False)
+    monotonic.now += 299
+    for _ in range(20):  # an unknown-kid flood within 5 minutes of the unknown-kid refetch
         flow, fields = hybrid_sign_in(authority)
         with pytest.raises(KeyNotFound):
             validate(authority, flow, fields)
-    assert emulator.count("GET", "/discovery/keys") == 1
+    assert emulator.count("GET", "/discovery/keys") == 2
 
 
 def test_a_token_signed_by_a_key_the_tenant_does_not_publish_is_refused(
@@ -303,3 +317,23 @@ def test_client_assertion_credential_is_accepted(emulator_url: str, emulator: Em
     assert tokens.access_token
     form = next(r.form for r in emulator.requests if r.path.endswith("/oauth2/token"))
     assert "client_secret" not in form and form["client_assertion_type"].endswith("jwt-bearer")
+
+
+@pytest.mark.parametrize("tenant", ["guid", "domain", "organizations"])
+def test_response_issuers_are_the_expected_issuers_of_the_configured_tenant(emulator_url: str, tenant: str) -> None:
+    """RFC 9207's expected issuer: the tenant's GUID issuer (a verified domain resolved through its
+    metadata), or with organizations/common every allowed tenant's."""
+    other = FABRIKAM_TENANT_ID
+    changes: dict[str, Any] = {
+        "guid": {"tenant": DEMO_TENANT_ID},
+        "domain": {"tenant": DEMO_TENANT_DOMAIN},
+        "organizations": {"tenant": "organizations", "allowed_tenants": (DEMO_TENANT_ID, other)},
+    }[tenant]
+    authority = make_authority(emulator_settings(emulator_url, **changes))
+    expected = {f"https://sts.windows.net/{DEMO_TENANT_ID}/"}
+    if tenant == "organizations":
+        expected.add(f"https://sts.windows.net/{other}/")
+    try:
+        assert authority.response_issuers() == expected
+    finally:
+        authority.transport.close()  # type: ignore[attr-defined]

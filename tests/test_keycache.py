@@ -180,22 +180,48 @@ def test_stale_keys_served_while_another_thread_refreshes(fetch: Fetcher, clock:
     assert cache.get() == "keys-2"
 
 
-def test_unknown_kid_refresh_returns_new_keys_then_is_rate_limited(fetch: Fetcher, clock: Clock) -> None:
+def test_unknown_kid_right_after_the_cold_fetch_refetches_at_once_then_is_rate_limited(
+    fetch: Fetcher, clock: Clock
+) -> None:
+    """DESIGN.md: the cold first fetch does not count against the unknown-kid limit (a key
+    rotated just after start-up is picked up at once); the unknown-kid refetch does."""
     cache = KeyCache(fetch, min_refresh_interval=300, clock=clock)
     assert cache.get() == "keys-1"
-    assert cache.refresh_for_unknown_kid() is None  # the cold fetch just happened
-    clock.now += 300
+    clock.now += 1
     assert cache.refresh_for_unknown_kid() == "keys-2"
     assert cache.get() == "keys-2"
     clock.now += 299
-    assert cache.refresh_for_unknown_kid() is None
+    assert cache.refresh_for_unknown_kid() is None  # answered from the cache
     assert fetch.calls == 2
+    clock.now += 1
+    assert cache.refresh_for_unknown_kid() == "keys-3"
+    assert fetch.calls == 3
 
 
-def test_flood_of_1000_unknown_kid_calls_fetches_once(fetch: Fetcher, clock: Clock) -> None:
+def test_the_ttl_refresh_does_not_count_against_the_unknown_kid_limit(fetch: Fetcher, clock: Clock) -> None:
+    cache = KeyCache(fetch, ttl=3600, min_refresh_interval=300, clock=clock)
+    cache.get()
+    clock.now += 3600
+    assert cache.get() == "keys-2"  # the daily (here: hourly) refresh
+    assert cache.refresh_for_unknown_kid() == "keys-3"
+    assert cache.refresh_for_unknown_kid() is None
+    assert fetch.calls == 3
+
+
+def test_an_unknown_kid_refetch_still_limits_the_ttl_path(fetch: Fetcher, clock: Clock) -> None:
+    cache = KeyCache(fetch, ttl=100, min_refresh_interval=300, clock=clock)
+    cache.get()
+    clock.now += 250
+    assert cache.refresh_for_unknown_kid() == "keys-2"
+    clock.now += 299  # the keys are past their TTL, but a fetch was attempted 299 s ago
+    assert cache.get() == "keys-2" and fetch.calls == 2
+
+
+@pytest.mark.parametrize("after_cold_fetch", [0, 301])
+def test_flood_of_1000_unknown_kid_calls_fetches_once(fetch: Fetcher, clock: Clock, after_cold_fetch: int) -> None:
     cache = KeyCache(fetch, min_refresh_interval=300, clock=clock)
     cache.get()
-    clock.now += 301
+    clock.now += after_cold_fetch
     outcomes = [cache.refresh_for_unknown_kid() for _ in range(1000)]
     assert outcomes[0] == "keys-2"
     assert outcomes[1:] == [None] * 999

@@ -17,16 +17,20 @@ Decisions:
   (``id_token=None``): the only id_token of that flow comes from the token endpoint, and an
   unexpected one must not be mistaken for a validated one.
 - Unknown fields are ignored, but no field may appear twice (RFC 6749 3.1).
+- RFC 9207: an ``iss`` parameter, when the response carries one (success or error), must be
+  one of the expected issuers (:func:`check_response_issuer`); the caller checks it before
+  it shows an error or redeems a code. Azure AD does not send it today; absent, nothing is
+  checked (RFC 9207 2.4: only an authority that advertises it must be held to it).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from aadweb.errors import AuthorizationError, CallbackError
+from aadweb.errors import AuthorizationError, CallbackError, ResponseIssuerMismatch
 from aadweb.protocol.aadsts import (
     clean_text,
     codes_in_description,
@@ -36,15 +40,20 @@ from aadweb.protocol.aadsts import (
 )
 from aadweb.protocol.authorize import MAX_STATE, is_valid_state, response_mode_for
 from aadweb.protocol.http import VSCHAR
+from aadweb.protocol.idtoken import Verdict
 from aadweb.protocol.jws import MAX_TOKEN_BYTES
 from aadweb.secret import Secret
 
 __all__ = [
     "MAX_CODE",
     "MAX_ID_TOKEN",
+    "RESPONSE_ISSUER_REFERENCE",
     "AuthorizationResponse",
     "CallbackParams",
+    "callback_error",
+    "callback_issuer",
     "callback_state",
+    "check_response_issuer",
     "parse_callback",
 ]
 
@@ -133,6 +142,41 @@ def _authorization_error(params: CallbackParams, error: str) -> AuthorizationErr
         trace_id=trace_id_in_description(raw),
         correlation_id=correlation_id_in_description(raw),
     )
+
+
+RESPONSE_ISSUER_REFERENCE: Final = "RFC 9207 2.4: the authorization response's iss is the expected issuer"
+
+
+def callback_issuer(params: CallbackParams) -> str | None:
+    """The authorization response's ``iss`` parameter (RFC 9207 2); None when it has none."""
+    return _single(params, "iss")
+
+
+def check_response_issuer(issuer: str, *, expected: Collection[str]) -> Verdict:
+    """RFC 9207 2.4: a response that names its issuer must name one we expect, compared as
+    exact strings (RFC 3986 6.2.1 simple string comparison), else ResponseIssuerMismatch (401).
+
+    Checked before anything is done with the response: an error is not shown as the
+    authority's, a code is not redeemed. The value is never put in a message.
+    """
+    if not expected:
+        raise ValueError("expected must name at least one issuer")
+    if issuer not in expected:
+        mismatch = ResponseIssuerMismatch("the authorization response names another issuer (RFC 9207)")
+        mismatch.verdicts = (Verdict("response_iss", False, RESPONSE_ISSUER_REFERENCE, str(mismatch)),)
+        raise mismatch
+    return Verdict("response_iss", True, RESPONSE_ISSUER_REFERENCE)
+
+
+def callback_error(params: CallbackParams) -> AuthorizationError | CallbackError | None:
+    """The error answer (RFC 6749 4.1.2.1) ``params`` carry, or None when they carry none.
+
+    Only ``error`` and ``error_description`` are read: for a hybrid-flow answer that arrives by
+    GET although ``form_post`` was asked (Azure AD sends some errors that way), where a
+    ``code`` or ``id_token`` in the query must not be taken as a callback.
+    """
+    error = _single(params, "error")
+    return None if error is None else _authorization_error(params, error)
 
 
 def parse_callback(params: CallbackParams, *, response_type: str) -> AuthorizationResponse:

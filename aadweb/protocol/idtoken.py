@@ -34,11 +34,13 @@ from aadweb.errors import (
     CodeHashMismatch,
     IssuerMismatch,
     KeyNotFound,
+    KeyNotNamed,
     MalformedToken,
     NonceMismatch,
     TenantNotAllowed,
     TokenExpired,
     TokenNotYetValid,
+    TokenTooOld,
     TokenValidationError,
 )
 from aadweb.protocol.jwks import KeySet
@@ -46,6 +48,7 @@ from aadweb.protocol.jws import CompactJWS, b64url_encode, parse_compact, parse_
 from aadweb.secret import Secret
 
 __all__ = [
+    "MAX_TOKEN_AGE",
     "AllowedTenants",
     "IdTokenClaims",
     "IdTokenExpectations",
@@ -57,6 +60,10 @@ __all__ = [
     "validate_back_channel",
     "validate_front_channel",
 ]
+
+#: DESIGN.md: a token issued more than 24 hours ago is refused whatever its ``exp`` says
+#: (OIDC Core 3.1.3.7 (10) leaves the acceptable ``iat`` range to the client).
+MAX_TOKEN_AGE: Final = 24 * 3600.0
 
 _DISPLAY_CLAIMS: Final = ("name", "upn", "unique_name", "email", "given_name", "family_name", "preferred_username")
 
@@ -118,7 +125,7 @@ class IdTokenClaims:
     aud: str
     exp: float
     iat: float
-    nbf: float
+    nbf: float | None
     display: Mapping[str, str]
 
     @property
@@ -140,15 +147,17 @@ _Order = tuple[tuple[str, str], ...]
 FRONT_CHANNEL_CHECKS: Final[_Order] = (
     ("format", "RFC 7515 7.1: compact JWS, strict base64url, size cap"),
     ("alg", "RFC 8725 3.1: alg pinned to RS256, no crit (RFC 7515 4.1.11)"),
+    ("kid", "OIDC 10.1: the token names its key (kid or x5t), or the JWKS holds exactly one"),
     ("key", "OIDC 3.1.3.7 (6): key from the tenant's JWKS by kid, else x5t"),
     ("signature", "OIDC 3.1.3.7 (6), RFC 7518 3.3: RS256 signature"),
-    ("claims", "OIDC 2, RFC 7519 2: required claims present and well-typed"),
+    ("claims", "OIDC 2: iss, sub, exp, iat present (and Azure's tid, oid); RFC 7519 2: times are numbers"),
     ("tid", "OIDC 3.1.3.7 (2): the configured or an allowed tenant"),
     ("iss", "OIDC 3.1.3.7 (2): iss exactly {prefix}{tid}/"),
     ("aud", "OIDC 3.1.3.7 (3)-(5): aud is only this client; azp, if present, too"),
     ("exp", "OIDC 3.1.3.7 (9): not expired (with leeway)"),
-    ("nbf", "RFC 7519 4.1.5: not before nbf (with leeway)"),
+    ("nbf", "RFC 7519 4.1.5: if present, not before nbf (with leeway)"),
     ("iat", "OIDC 3.1.3.7 (10): not issued in the future (with leeway)"),
+    ("age", "OIDC 3.1.3.7 (10): issued at most 24 hours ago (with leeway)"),
     ("nonce", "OIDC 3.1.3.7 (11): nonce equals the one sent"),
     ("c_hash", "OIDC 3.3.2.11: c_hash matches the code"),
 )
@@ -156,7 +165,7 @@ BACK_CHANNEL_SIGNED_CHECKS: Final[_Order] = FRONT_CHANNEL_CHECKS[:-1]
 BACK_CHANNEL_UNSIGNED_CHECKS: Final[_Order] = (
     ("format", "RFC 7519 6: unsecured JWT (alg none, empty signature)"),
     ("signature", "OIDC 3.1.3.7 (6): unsigned, accepted only from the token endpoint over TLS or loopback"),
-    *FRONT_CHANNEL_CHECKS[4:-1],
+    *FRONT_CHANNEL_CHECKS[[name for name, _ in FRONT_CHANNEL_CHECKS].index("claims"):-1],
 )
 _PASSED: Final[dict[_Order, tuple[Verdict, ...]]] = {
     order: tuple(Verdict(check, True, ref) for check, ref in order)
@@ -262,9 +271,17 @@ def _parse_signed(token: Secret, order: _Order) -> CompactJWS:
 
 def _verify(jws: CompactJWS, keys: KeySet, order: _Order) -> None:
     # The key comes only from the tenant's JWKS, by kid then x5t; jku/jwk/x5u/x5c are ignored.
-    key = keys.find(jws.header)
-    if key is None:
-        raise _fail(KeyNotFound("the token's kid is not in the tenant's key set"), "key", order)
+    header = jws.header
+    if "kid" in header or "x5t" in header:
+        key = keys.find(header)
+        if key is None:
+            raise _fail(KeyNotFound("the token's kid is not in the tenant's key set"), "key", order)
+    else:
+        # OIDC Core 10.1: without a kid, the set's one signing key; with several a kid is REQUIRED.
+        key = keys.only_key
+        if key is None:
+            raise _fail(KeyNotNamed(f"the token names no key (no kid or x5t) and the tenant's key set "
+                                    f"holds {len(keys.keys)} signing keys"), "kid", order)
     try:
         verify_rs256(jws, key.key)
     except TokenValidationError as exc:
@@ -285,11 +302,13 @@ def _claim_error(payload: Mapping[str, Any], order: _Order) -> TokenValidationEr
             return _fail(ClaimMissing(f"the '{claim}' claim is missing"), "claims", order)
         if not _is_numeric_date(value):
             return _fail(ClaimTypeInvalid(f"the '{claim}' claim is not a finite number"), "claims", order)
+    if "nbf" in payload and not _is_numeric_date(payload["nbf"]):
+        return _fail(ClaimTypeInvalid("the 'nbf' claim is not a finite number"), "claims", order)
     raise AssertionError("unreachable: every claim is well-formed")
 
 
 _STRING_CLAIMS: Final = ("iss", "tid", "oid", "sub")
-_TIME_CLAIMS: Final = ("exp", "nbf", "iat")
+_TIME_CLAIMS: Final = ("exp", "iat")  # nbf is optional (OIDC Core 2 does not require it)
 
 
 def _is_numeric_date(value: object) -> bool:
@@ -301,13 +320,15 @@ def _check_claims(payload: Mapping[str, Any], expected: IdTokenExpectations, ord
     get = payload.get
     iss, tid, oid, sub = get("iss"), get("tid"), get("oid"), get("sub")
     exp, nbf, iat = get("exp"), get("nbf"), get("iat")
-    # OIDC Core 2: iss, sub, aud, exp, iat are REQUIRED; Azure AD: tid and oid identify the user.
+    # OIDC Core 2: iss, sub, aud, exp, iat are REQUIRED (nbf is not: RFC 7519 4.1.5 makes it
+    # OPTIONAL, and it is checked only when present); Azure AD: tid and oid identify the user.
     if not (
         type(iss) is str and iss and type(tid) is str and tid and type(oid) is str and oid
-        and type(sub) is str and sub and _is_numeric_date(exp) and _is_numeric_date(nbf) and _is_numeric_date(iat)
+        and type(sub) is str and sub and _is_numeric_date(exp) and _is_numeric_date(iat)
+        and ("nbf" not in payload or _is_numeric_date(nbf))
     ):
         raise _claim_error(payload, order)
-    assert isinstance(exp, int | float) and isinstance(nbf, int | float) and isinstance(iat, int | float)
+    assert isinstance(exp, int | float) and isinstance(iat, int | float) and isinstance(nbf, int | float | None)
 
     # Azure AD: the tenant is the token's tid; it must be ours, or on the allowed list.
     tenants = expected.tenants
@@ -326,11 +347,15 @@ def _check_claims(payload: Mapping[str, Any], expected: IdTokenExpectations, ord
     # OIDC Core 3.1.3.7 (9): the current time MUST be before exp (leeway for clock skew).
     if now >= exp + leeway:
         raise _fail(TokenExpired("the token has expired"), "exp", order)
-    # RFC 7519 4.1.5: not before nbf; OIDC Core 3.1.3.7 (10): iat not in the future.
-    if nbf > now + leeway:
+    # RFC 7519 4.1.5: if nbf is present, not before it; OIDC Core 3.1.3.7 (10): iat not in the future.
+    if nbf is not None and nbf > now + leeway:
         raise _fail(TokenNotYetValid("the token is not valid yet (nbf)"), "nbf", order)
     if iat > now + leeway:
         raise _fail(TokenNotYetValid("the token was issued in the future (iat)"), "iat", order)
+    # OIDC Core 3.1.3.7 (10): the client may reject tokens issued too long ago; DESIGN.md: 24 hours,
+    # whatever exp says (a replayed old token with a far exp is refused).
+    if iat < now - MAX_TOKEN_AGE - leeway:
+        raise _fail(TokenTooOld("the token was issued more than 24 hours ago (iat)"), "age", order)
 
     # OIDC Core 3.1.3.7 (11): the nonce MUST be present and equal the one sent.
     nonce = get("nonce")

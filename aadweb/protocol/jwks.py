@@ -2,9 +2,11 @@
 
 Azure AD publishes its keys at the metadata's ``jwks_uri`` (``{host}/{tenant}/discovery/keys``;
 apps with their own signing keys add ``?appid={client_id}``). Only RSA keys meant for
-signatures are kept: a key without ``use: sig``, an ``alg`` other than RS256, or a
-modulus under 2048 bits is ignored, as is a key that does not parse. Keys are chosen by
-``kid``, then by ``x5t`` (Azure sets both to the certificate thumbprint).
+signatures are kept (DESIGN.md): ``use: sig`` or no ``use`` at all (RFC 7517 4.2 makes it
+OPTIONAL); a key with another ``use``, an ``alg`` other than RS256, a modulus under 2048 bits,
+or one that does not parse is ignored. Keys are chosen by ``kid``, then by ``x5t`` (Azure sets
+both to the certificate thumbprint); a token that names neither may use the set's only key
+(OIDC Core 10.1, see :mod:`aadweb.protocol.idtoken`).
 """
 
 from __future__ import annotations
@@ -50,6 +52,11 @@ class KeySet:
         object.__setattr__(self, "_by_kid", {k.kid: k for k in self.keys if k.kid})
         object.__setattr__(self, "_by_x5t", {k.x5t: k for k in self.keys if k.x5t})
 
+    @property
+    def only_key(self) -> SigningKey | None:
+        """The set's one signing key, or None when it holds several (or none)."""
+        return self.keys[0] if len(self.keys) == 1 else None
+
     def find(self, header: Mapping[str, Any]) -> SigningKey | None:
         """The key named by a JWS header's ``kid``, else by its ``x5t``; None when unknown."""
         kid = header.get("kid")
@@ -76,12 +83,15 @@ def build_jwks_request(jwks_uri: str, *, app_id: str | None = None) -> HttpReque
 def _signing_key(jwk: Any) -> SigningKey | None:
     if not isinstance(jwk, dict) or jwk.get("kty") != "RSA":
         return None
-    # RFC 7517 4.2 / DESIGN.md: only keys published for signatures ("use": "sig", as Azure AD
-    # always marks them); RFC 7517 4.4: an "alg", if present, must be ours.
-    if jwk.get("use") != "sig" or jwk.get("alg", "RS256") != "RS256":
+    # RFC 7517 4.2 / DESIGN.md: keys published for signatures ("use": "sig", as Azure AD marks
+    # them) or for no stated use (the member is OPTIONAL); RFC 7517 4.4: an "alg", if present,
+    # must be ours.
+    if jwk.get("use", "sig") != "sig" or jwk.get("alg", "RS256") != "RS256":
         return None
     kid, x5t = jwk.get("kid"), jwk.get("x5t")
-    if not isinstance(kid, str | None) or not isinstance(x5t, str | None) or not (kid or x5t):
+    # RFC 7517 4.5: kid is OPTIONAL; a key without kid or x5t can only serve a token that names
+    # no key either, and only as the set's one signing key (OIDC Core 10.1).
+    if not isinstance(kid, str | None) or not isinstance(x5t, str | None):
         return None
     try:
         key = RSAAlgorithm.from_jwk(json.dumps({"kty": "RSA", "n": jwk.get("n"), "e": jwk.get("e")}))

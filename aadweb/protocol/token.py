@@ -11,7 +11,13 @@ Reading the answer, decisions:
 - v1 sends numbers as JSON strings (``"expires_in": "3599"``); both forms are accepted.
 - ``expires_on`` is computed as ``now + expires_in`` with *our* clock. The server's own
   ``expires_on`` is an absolute time on *its* clock, which may disagree with ours, so it is
-  ignored.
+  ignored whenever ``expires_in`` is there.
+- RFC 6749 5.1 only RECOMMENDS ``expires_in``. Without it the server's ``expires_on`` (epoch
+  seconds) is used as it is (clocks may disagree; a token that expires earlier than we think
+  gets a Graph 401, which refreshes once); without either, the token is assumed to live
+  :data:`DEFAULT_EXPIRES_IN` seconds (10 minutes): short, so the next refresh comes soon
+  (the access token is refreshed 5 minutes before it is thought to expire), but not so short
+  that every Graph call would refresh first.
 - Only ``token_type`` Bearer is usable (RFC 6749 7.1): anything else is refused.
 - A redirect is never followed (the wire layer does not follow it either) and is refused.
 - Error bodies: see :func:`aadweb.protocol.aadsts.error_from_response` (AuthorityError for an
@@ -38,6 +44,7 @@ from aadweb.secret import Secret
 from aadweb.settings import ClientCertificate
 
 __all__ = [
+    "DEFAULT_EXPIRES_IN",
     "MAX_EXPIRES_IN",
     "ClientAssertionCredential",
     "ClientCredential",
@@ -53,6 +60,10 @@ __all__ = [
 
 #: Access tokens live about an hour; a year is never a sane answer.
 MAX_EXPIRES_IN: Final = 366 * 24 * 3600
+#: The lifetime assumed when the answer has neither ``expires_in`` nor ``expires_on`` (RFC 6749
+#: 5.1: "If omitted, the authorization server SHOULD ... document the default value"; Azure AD
+#: always sends both). Short on purpose: a wrong guess costs one early refresh, not a dead token.
+DEFAULT_EXPIRES_IN: Final = 600.0
 MAX_TOKEN: Final = 64 * 1024
 MAX_ID_TOKEN: Final = MAX_TOKEN_BYTES  # the same cap the id_token validator applies
 _WHAT: Final = "token response"
@@ -297,6 +308,23 @@ def _string(body: dict[str, Any], name: str, *, limit: int) -> str | None:
     return value or None
 
 
+def _expires_on(body: dict[str, Any], now: float) -> float:
+    """When the access token expires, on the caller's clock (see the module docstring)."""
+    # RFC 6749 5.1: expires_in is RECOMMENDED, not REQUIRED; when absent, the server's
+    # expires_on (Azure AD v1), else a short documented default.
+    expires_in = _number(body, "expires_in")
+    if expires_in is not None:
+        if expires_in > MAX_EXPIRES_IN:
+            raise InvalidResponse(f"{_WHAT}: expires_in is more than a year")
+        return now + expires_in
+    expires_on = _number(body, "expires_on")
+    if expires_on is not None:
+        if expires_on > now + MAX_EXPIRES_IN:
+            raise InvalidResponse(f"{_WHAT}: expires_on is more than a year ahead")
+        return expires_on
+    return now + DEFAULT_EXPIRES_IN
+
+
 def parse_token_response(resp: HttpResponse, *, now: float) -> TokenResponse:
     """The tokens of a 200 answer, or AuthorityError / InvalidResponse."""
     if not math.isfinite(now):
@@ -326,12 +354,7 @@ def parse_token_response(resp: HttpResponse, *, now: float) -> TokenResponse:
     if not B64TOKEN.fullmatch(access_token):
         raise InvalidResponse(f"{_WHAT}: access_token is not a valid bearer token (RFC 6750 2.1)")
 
-    expires_in = _number(body, "expires_in")
-    # RFC 6749 5.1 makes expires_in RECOMMENDED; Azure AD always sends it and we need it to refresh
-    if expires_in is None:
-        raise InvalidResponse(f"{_WHAT}: expires_in is missing")
-    if expires_in > MAX_EXPIRES_IN:
-        raise InvalidResponse(f"{_WHAT}: expires_in is more than a year")
+    expires_on = _expires_on(body, now)
 
     refresh_token = _string(body, "refresh_token", limit=MAX_TOKEN)
     id_token = _string(body, "id_token", limit=MAX_ID_TOKEN)
@@ -339,7 +362,7 @@ def parse_token_response(resp: HttpResponse, *, now: float) -> TokenResponse:
         token_type="Bearer",
         access_token=Secret("access_token", access_token),
         refresh_token=None if refresh_token is None else Secret("refresh_token", refresh_token),
-        expires_on=now + expires_in,
+        expires_on=expires_on,
         not_before=_number(body, "not_before"),
         resource=_string(body, "resource", limit=2048),
         scope=_string(body, "scope", limit=8192),

@@ -4,7 +4,8 @@ from collections.abc import Sequence
 
 import pytest
 
-from aadweb.errors import AuthorizationError, CallbackError
+from aadweb.errors import AuthorizationError, CallbackError, ResponseIssuerMismatch
+from aadweb.protocol import callback as callback_module
 from aadweb.protocol.callback import MAX_CODE, MAX_ID_TOKEN, callback_state, parse_callback
 from aadweb.secret import Secret
 
@@ -226,3 +227,33 @@ def test_parse_callback_refuses_an_error_outside_the_rfc6749_charset(error: str)
 def test_parse_callback_error_still_needs_a_state() -> None:
     with pytest.raises(CallbackError, match="no state"):
         parse_callback(fields(error="access_denied"), response_type="code")
+
+
+def test_callback_error_reads_only_the_error_fields() -> None:
+    """A hybrid-flow error that came back by GET: the error, never a code or id_token."""
+    callback_error = callback_module.callback_error
+    description = "AADSTS65004: User declined.\r\nTrace ID: 0f1e2d3c-4b5a-4978-8796-a5b4c3d2e1f0"
+    found = callback_error(fields(error="consent_required", error_description=description, code="c", state="s"))
+    assert isinstance(found, AuthorizationError) and found.error_codes == (65004,) and found.trace_id
+    assert callback_error(fields(code="c", id_token="a.b.c", state="s")) is None
+    assert isinstance(callback_error(fields(error="bad\u00e4", state="s")), CallbackError)
+    with pytest.raises(CallbackError):
+        callback_error(fields(error=["a", "b"], state="s"))
+
+
+def test_check_response_issuer_compares_exact_strings() -> None:
+    """RFC 9207 2.4: a response's iss must be the expected issuer (simple string comparison)."""
+    check, issuer_of = callback_module.check_response_issuer, callback_module.callback_issuer
+    expected = {"https://sts.windows.net/t1/"}
+    assert issuer_of(fields(state="s")) is None
+    assert issuer_of(fields(state="s", iss="https://sts.windows.net/t1/")) == "https://sts.windows.net/t1/"
+    verdict = check("https://sts.windows.net/t1/", expected=expected)
+    assert verdict.check == "response_iss" and verdict.passed and "RFC 9207" in verdict.reference
+    for wrong in ("https://sts.windows.net/t1", "https://STS.windows.net/t1/", "https://sts.windows.net/t2/", ""):
+        with pytest.raises(ResponseIssuerMismatch) as info:
+            check(wrong, expected=expected)
+        assert info.value.status == 401 and info.value.check == "response_iss"
+        assert not wrong or wrong[8:] not in str(info.value)  # the value never reaches a message
+        assert [v.passed for v in info.value.verdicts] == [False]  # type: ignore[attr-defined]
+    with pytest.raises(CallbackError):
+        issuer_of(fields(state="s", iss=["a", "b"]))

@@ -12,12 +12,14 @@ from aadweb.errors import (
     CodeHashMismatch,
     IssuerMismatch,
     KeyNotFound,
+    KeyNotNamed,
     MalformedToken,
     NonceMismatch,
     SignatureInvalid,
     TenantNotAllowed,
     TokenExpired,
     TokenNotYetValid,
+    TokenTooOld,
     TokenValidationError,
     UnsupportedAlgorithm,
 )
@@ -67,8 +69,8 @@ def test_validate_front_channel_accepts_a_valid_token_and_names_every_check() ->
     result = front(mint(s))
     assert result.claims.tid == TENANT and result.claims.oid and result.claims.name == "Adele Vance"
     checks = [v.check for v in result.verdicts]
-    assert checks == ["format", "alg", "key", "signature", "claims", "tid", "iss", "aud", "exp", "nbf", "iat",
-                      "nonce", "c_hash"]
+    assert checks == ["format", "alg", "kid", "key", "signature", "claims", "tid", "iss", "aud", "exp", "nbf", "iat",
+                      "age", "nonce", "c_hash"]
     assert all(v.passed and v.reference for v in result.verdicts)
 
 
@@ -80,6 +82,26 @@ def test_validate_accepts_a_token_signed_by_the_second_published_key() -> None:
 def test_validate_selects_the_key_by_x5t_when_kid_is_absent() -> None:
     _, s2, _ = signers()
     assert front(mint(s2, header_overrides={"kid": DROP})).claims.tid == TENANT
+
+
+def test_validate_uses_the_only_key_for_a_token_without_kid_or_x5t() -> None:
+    """OIDC Core 10.1: a token that names no key is checked against the set's one signing key."""
+    s, s2, _ = signers()
+    token = Secret("id_token", mint(s, header_overrides={"kid": DROP, "x5t": DROP}))
+    result = validate_front_channel(token, keys=keyset(s), expected=expectations(), code=CODE_SECRET)
+    assert result.claims.tid == TENANT and [v.check for v in result.verdicts][2:4] == ["kid", "key"]
+    with pytest.raises(SignatureInvalid):  # the only key must still verify it
+        validate_front_channel(token, keys=keyset(s2), expected=expectations(), code=CODE_SECRET)
+
+
+def test_validate_refuses_a_token_without_kid_or_x5t_when_the_set_has_several_keys() -> None:
+    s, _, _ = signers()
+    with pytest.raises(KeyNotNamed) as info:
+        front(mint(s, header_overrides={"kid": DROP, "x5t": DROP}))
+    assert not isinstance(info.value, KeyNotFound)  # no refetch: a new key set cannot name it either
+    failed = info.value.verdicts[-1]
+    assert (failed.check, failed.passed) == ("kid", False) and "OIDC 10.1" in failed.reference
+    assert info.value.check == "kid" and info.value.status == 401
 
 
 def test_validate_rejects_unknown_kid_as_key_not_found() -> None:
@@ -146,6 +168,9 @@ def test_validate_ignores_embedded_jwk_and_jku_headers() -> None:
         ({"nbf": NOW + 121}, TokenNotYetValid),
         ({"iat": NOW + 121}, TokenNotYetValid),
         ({"iat": DROP}, ClaimMissing),
+        ({"iat": NOW - 24 * 3600 - 121, "exp": NOW + 3600}, TokenTooOld),
+        ({"nbf": None}, ClaimTypeInvalid),
+        ({"nbf": "1790000000"}, ClaimTypeInvalid),
         ({"exp": DROP}, ClaimMissing),
         ({"exp": "1790003600"}, ClaimTypeInvalid),
         ({"exp": None}, ClaimMissing),
@@ -191,6 +216,29 @@ def test_validate_applies_the_leeway_at_the_boundary(claim: str, delta: int, acc
     else:
         with pytest.raises((TokenExpired, TokenNotYetValid)):
             front(token)
+
+
+def test_validate_accepts_a_token_without_nbf() -> None:
+    """OIDC Core 2 does not require nbf (RFC 7519 4.1.5: OPTIONAL): checked only when present."""
+    s, _, _ = signers()
+    result = front(mint(s, nbf=DROP))
+    assert result.claims.nbf is None
+    assert [v.check for v in result.verdicts if v.check == "nbf"] == ["nbf"]
+    assert front(mint(s)).claims.nbf == NOW - 10
+
+
+@pytest.mark.parametrize(("delta", "accepted"), [(-24 * 3600 - 120, True), (-24 * 3600 - 121, False)])
+def test_validate_refuses_a_token_issued_more_than_24_hours_ago_whatever_its_exp(delta: int, accepted: bool) -> None:
+    s, _, _ = signers()
+    token = mint(s, iat=NOW + delta, nbf=NOW + delta, exp=NOW + 30 * 24 * 3600)
+    if accepted:
+        assert front(token).claims
+        return
+    with pytest.raises(TokenTooOld) as info:
+        front(token)
+    failed = info.value.verdicts[-1]
+    assert (failed.check, failed.passed) == ("age", False) and "24 hours" in failed.reference
+    assert info.value.check == "age" and info.value.status == 401
 
 
 def test_validate_rejects_an_oversized_token() -> None:

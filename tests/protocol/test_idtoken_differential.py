@@ -49,7 +49,8 @@ LEEWAY = 120
 #: Where aadweb is stricter than pyjwt on purpose (label -> why).
 STRICTER: dict[str, str] = {
     "kid-unknown": "the key is chosen from the tenant's JWKS by kid; pyjwt is handed a key and ignores kid",
-    "kid-and-x5t-missing": "without kid or x5t no key of the tenant's JWKS is named",
+    "kid-and-x5t-missing": "OIDC Core 10.1: with several keys in the JWKS a kid is required; pyjwt is handed a key",
+    "iat-old": "DESIGN.md / OIDC Core 3.1.3.7 (10): issued more than 24 hours ago, whatever exp says",
     "aud-extra": "OIDC Core 3.1.3.7 (3): a token with untrusted extra audiences MUST be rejected",
     "azp-other": "OIDC Core 3.1.3.7 (5): azp, when present, must be our client id",
     "nonce-wrong": "OIDC Core 3.1.3.7 (11): pyjwt does not know the nonce",
@@ -151,7 +152,8 @@ def generate(now: float, count: int, seed: int = 20261124) -> list[Case]:
         lambda: token("iat-future", iat=t + LEEWAY + rng.randrange(60, 100_000)),
         lambda: token("exp-missing", exp=DROP),
         lambda: token("iat-missing", iat=DROP),
-        lambda: token("nbf-missing", nbf=DROP),
+        lambda: token("valid-nbf-missing", nbf=DROP),
+        lambda: token("iat-old", iat=t - 24 * 3600 - LEEWAY - rng.randrange(60, 100_000), nbf=DROP),
         lambda: token("time-null", **{rng.choice(["exp", "nbf", "iat"]): None}),
         lambda: token("time-as-string", exp=str(t + 3600)),
         lambda: token("time-not-numeric", exp=rng.choice(["soon", [t + 3600], {"t": 1}])),
@@ -250,7 +252,8 @@ def pyjwt_accepts(case: Case) -> bool:
             audience=CLIENT_ID,
             issuer=f"{ISSUER_PREFIX}{TENANT}/",
             leeway=LEEWAY,
-            options={"require": ["exp", "iat", "nbf", "iss", "aud"]},
+            # nbf is not required (OIDC Core 2; RFC 7519 4.1.5): both check it only when present
+            options={"require": ["exp", "iat", "iss", "aud"]},
         )
     except Exception:  # any pyjwt failure (even an OverflowError on exp=inf) is a refusal
         return False
@@ -279,5 +282,5 @@ def test_aadweb_and_pyjwt_agree_except_where_aadweb_is_deliberately_stricter() -
     assert set(disagreements) == set(STRICTER), f"named but not observed: {sorted(set(STRICTER) - set(disagreements))}"
     # A validator that refuses everything cannot pass: the valid families were accepted.
     for label in ("valid", "valid-aud-list", "valid-x5t-only", "valid-foreign-key-headers-ignored",
-                  "valid-within-leeway", "valid-nbf-within-leeway"):
+                  "valid-within-leeway", "valid-nbf-within-leeway", "valid-nbf-missing"):
         assert accepted[label] > 0, label

@@ -31,16 +31,30 @@ def test_parse_jwks_ignores_enc_keys_other_algs_small_keys_and_garbage() -> None
     ec_key = json.loads(ECAlgorithm.to_jwk(ec.generate_private_key(ec.SECP256R1()).public_key()))
     extra = [
         s.jwk(kid="enc", use="enc"),
-        {k: v for k, v in s.jwk(kid="no-use").items() if k != "use"},
         s.jwk(kid="rs512", alg="RS512"),
         {**small, "kid": "small", "use": "sig"},
         {**ec_key, "kid": "ec", "use": "sig"},
         {"kty": "RSA", "kid": "broken", "n": "!!", "e": "AQAB"},
-        {"kty": "RSA", "n": s.jwk()["n"], "e": "AQAB"},  # no kid nor x5t
+        {"kty": "RSA", "kid": 42, "n": s.jwk()["n"], "e": "AQAB"},  # a kid that is not a string
         "not-an-object",
     ]
     keys = parse_jwks(answer({"keys": [s.jwk(), *extra]}))
     assert keys.kids == {"kid-one"} and keys.ignored == len(extra)
+
+
+def test_parse_jwks_keeps_rsa_keys_without_use_as_signing_keys() -> None:
+    """DESIGN.md: RSA keys with use "sig" or without use are signing keys (RFC 7517 4.2: OPTIONAL)."""
+    s, s2, _ = signers()
+    no_use = {k: v for k, v in s2.jwk().items() if k != "use"}
+    keys = parse_jwks(answer({"keys": [s.jwk(), no_use]}))
+    assert keys.kids == {"kid-one", "kid-two"} and keys.ignored == 0
+
+
+def test_parse_jwks_keeps_a_key_without_kid_or_x5t_as_the_only_key() -> None:
+    s, _, _ = signers()
+    bare = {k: v for k, v in s.jwk().items() if k not in ("kid", "x5t", "use")}
+    keys = parse_jwks(answer({"keys": [bare]}))
+    assert keys.only_key is not None and keys.kids == frozenset() and keys.find({"kid": "kid-one"}) is None
 
 
 @pytest.mark.parametrize("body", [{"keys": []}, {"keys": "x"}, {}, [1]])

@@ -238,6 +238,23 @@ def test_parse_token_response_ignores_the_servers_expires_on() -> None:
     assert parse_token_response(ok(expires_on="99999999999"), now=NOW).expires_on == NOW + 3599
 
 
+def test_parse_token_response_without_expires_in_uses_the_servers_expires_on() -> None:
+    """RFC 6749 5.1: expires_in is only RECOMMENDED; v1 also sends expires_on (epoch seconds)."""
+    assert parse_token_response(ok(expires_in=..., expires_on="1700001800"), now=NOW).expires_on == 1_700_001_800
+    assert parse_token_response(ok(expires_in=..., expires_on=1_700_000_900), now=NOW).expires_on == 1_700_000_900
+
+
+def test_parse_token_response_without_expires_in_or_expires_on_assumes_the_short_default() -> None:
+    t = parse_token_response(ok(expires_in=..., expires_on=...), now=NOW)
+    assert t.expires_on == NOW + 600  # token.DEFAULT_EXPIRES_IN, the documented default
+
+
+@pytest.mark.parametrize("value", ["soon", "-1", -5, True, [1], str(int(NOW) + 367 * 86400)])
+def test_parse_token_response_without_expires_in_refuses_a_bad_expires_on(value: object) -> None:
+    with pytest.raises(InvalidResponse, match="expires_on"):
+        parse_token_response(ok(expires_in=..., expires_on=value), now=NOW)
+
+
 def test_parse_token_response_accepts_bearer_in_any_case() -> None:
     assert parse_token_response(ok(token_type="bearer"), now=NOW).token_type == "Bearer"
 
@@ -264,7 +281,7 @@ def test_parse_token_response_refuses_mac_token_type() -> None:
         parse_token_response(ok(token_type="mac"), now=NOW)
 
 
-@pytest.mark.parametrize("field", ["token_type", "access_token", "expires_in"])
+@pytest.mark.parametrize("field", ["token_type", "access_token"])
 def test_parse_token_response_refuses_a_missing_required_field(field: str) -> None:
     with pytest.raises(InvalidResponse, match=field):
         parse_token_response(ok(**{field: ...}), now=NOW)

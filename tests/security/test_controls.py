@@ -53,7 +53,8 @@ def test_key_rotation_is_accepted_after_one_refetch(rig: Rig) -> None:
 
 @pytest.mark.parametrize("claims", [
     {"exp": -LEEWAY + 15}, {"nbf": LEEWAY - 15}, {"iat": LEEWAY - 15},
-], ids=["exp", "nbf", "iat"])
+    {"iat": -24 * 3600 - LEEWAY + 15, "nbf": -24 * 3600 - LEEWAY + 15},
+], ids=["exp", "nbf", "iat", "iat-24h"])
 def test_times_inside_the_leeway_are_accepted(rig: Rig, claims: dict[str, int]) -> None:
     """The other side of the leeway boundary the refusal tests probe (AADWEB_CLOCK_SKEW=120)."""
     now = int(rig.clock())

@@ -94,9 +94,24 @@ def test_id_token_issued_in_the_future_is_refused(rig: Rig) -> None:
     _refused(rig, {"iat": _now(rig.idp) + LEEWAY + 10}, "nbf")  # TokenNotYetValid names the time check
 
 
-@pytest.mark.parametrize("claim", ["iat", "exp", "nbf"])
+def test_id_token_issued_more_than_24_hours_ago_is_refused_whatever_its_exp(rig: Rig) -> None:
+    """DESIGN.md: an old token (a replay, or a provider stamping far exps) is refused by its iat."""
+    now = _now(rig.idp)
+    _refused(rig, {"iat": now - 24 * 3600 - LEEWAY - 10, "nbf": now - 24 * 3600 - LEEWAY - 10,
+                   "exp": now + 30 * 24 * 3600}, "age")
+
+
+@pytest.mark.parametrize("claim", ["iat", "exp"])
 def test_id_token_without_a_time_claim_is_refused(rig: Rig, claim: str) -> None:
     _refused(rig, {claim: DELETE}, "claims")
+
+
+def test_id_token_without_nbf_is_accepted(rig: Rig) -> None:
+    """OIDC Core 2 does not require nbf: it is checked only when present."""
+    rig.idp.script.claims = {"nbf": DELETE}
+    rig.sign_in()
+    rig.assert_nothing_leaked()
+
 
 
 @pytest.mark.parametrize("claim", ["oid", "tid", "sub"])

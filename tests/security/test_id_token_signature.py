@@ -91,19 +91,40 @@ def test_id_token_signed_with_another_rsa_algorithm_is_refused(rig: Rig, alg: st
     assert failed_check(page) == "alg"
 
 
-@pytest.mark.parametrize("header", [
-    {"kid": "attacker", "x5t": ATTACKER.x5t},   # a key the tenant never published
-    {"kid": DELETE, "x5t": ATTACKER.x5t},        # no kid, an unknown thumbprint
-    {"kid": DELETE, "x5t": DELETE},              # no key id at all
-    {"kid": 42},                                 # a kid of the wrong type
+@pytest.mark.parametrize(("header", "check", "fetches"), [
+    ({"kid": "attacker", "x5t": ATTACKER.x5t}, "key", 2),   # a key the tenant never published
+    ({"kid": DELETE, "x5t": ATTACKER.x5t}, "key", 2),        # no kid, an unknown thumbprint
+    ({"kid": DELETE, "x5t": DELETE}, "signature", 1),        # no key id: the only key, which does not verify
+    ({"kid": 42}, "key", 2),                                 # a kid of the wrong type
 ], ids=["unknown-kid", "unknown-x5t", "no-key-id", "numeric-kid"])
-def test_id_token_signed_by_a_key_not_in_the_tenants_jwks_is_refused(rig: Rig, header: dict[str, Any]) -> None:
+def test_id_token_signed_by_a_key_not_in_the_tenants_jwks_is_refused(rig: Rig, header: dict[str, Any], check: str,
+                                                                     fetches: int) -> None:
+    """An unknown kid refetches once (the cold fetch does not count against the 5-minute limit)
+    and is still unknown; a token naming no key is checked against the set's only key."""
     rig.idp.script.signing_key = ATTACKER
     rig.idp.script.header = header
     page = rig.attempt()
     rig.assert_refused(page, 401)
-    assert failed_check(page) == "key"
-    assert rig.idp.hits["jwks"] == 1  # the cold fetch only: the unknown kid is inside the 5-minute limit
+    assert failed_check(page) == check
+    assert rig.idp.hits["jwks"] == fetches
+
+
+def test_id_token_without_kid_or_x5t_is_checked_against_the_only_key(rig: Rig) -> None:
+    """OIDC Core 10.1 (OpenID RP test rp-id_token-kid-absent-single-jwks): accepted."""
+    rig.idp.script.header = {"kid": DELETE, "x5t": DELETE}
+    rig.sign_in()
+    assert rig.idp.hits["jwks"] == 1
+    rig.assert_nothing_leaked()
+
+
+def test_id_token_without_kid_or_x5t_is_refused_when_the_jwks_has_several_keys(rig: Rig) -> None:
+    """OIDC Core 10.1 (rp-id_token-kid-absent-multiple-jwks): refused with its own verdict, no refetch."""
+    rig.idp.script.published = [rsa_key("hostile-k1"), rsa_key("hostile-k2")]
+    rig.idp.script.header = {"kid": DELETE, "x5t": DELETE}
+    page = rig.attempt()
+    rig.assert_refused(page, 401)
+    assert failed_check(page) == "kid" and "could not be verified" in page.text
+    assert rig.idp.hits["jwks"] == 1 and rig.idp.hits["token"] == 0
 
 
 def test_id_token_naming_the_tenants_kid_but_signed_by_another_key_is_refused(rig: Rig) -> None:

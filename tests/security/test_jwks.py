@@ -24,22 +24,42 @@ def _rotate(rig: Rig, *, keep_old: bool = True) -> None:
     rig.idp.script.signing_key = K2
 
 
-def test_key_rotation_inside_the_refetch_limit_is_refused_until_it_passes(rig: Rig) -> None:
-    """The cold fetch counts as the interval's fetch: a rotation seen seconds later is refused
-    (the kid is unknown and no refetch is allowed yet), then accepted once 5 minutes passed."""
+def test_key_rotated_just_after_start_up_is_accepted_at_once(rig: Rig) -> None:
+    """DESIGN.md: the cold fetch does not count against the unknown-kid limit, so a rotation seen
+    seconds after start-up refetches at once and signs in."""
     rig.sign_in()
     _rotate(rig, keep_old=False)
-    page = rig.attempt()
-    rig.assert_refused(page, 401, sessions=1)
-    assert failed_check(page) == "key" and rig.idp.hits["jwks"] == 1
-    rig.keys_clock.advance(REFETCH_LIMIT + 1)
     rig.sign_in()
     assert rig.idp.hits["jwks"] == 2
 
 
-def test_unknown_kid_flood_refetches_at_most_once(rig: Rig) -> None:
+def test_a_second_rotation_inside_the_refetch_limit_is_refused_until_it_passes(rig: Rig) -> None:
+    """The unknown-kid refetch does count: another unknown kid within 5 minutes of it is answered
+    from the cache (refused), and accepted once the 5 minutes passed."""
     rig.sign_in()
-    rig.keys_clock.advance(REFETCH_LIMIT + 1)
+    _rotate(rig, keep_old=False)
+    rig.sign_in()
+    k3 = rsa_key("hostile-k3")
+    rig.idp.script.published, rig.idp.script.signing_key = [k3], k3
+    rig.keys_clock.advance(REFETCH_LIMIT - 1)
+    page = rig.attempt()
+    rig.assert_refused(page, 401, sessions=2)
+    assert failed_check(page) == "key" and rig.idp.hits["jwks"] == 2
+    rig.keys_clock.advance(2)
+    rig.sign_in()
+    assert rig.idp.hits["jwks"] == 3
+
+
+def test_a_key_published_without_use_is_a_signing_key(rig: Rig) -> None:
+    """DESIGN.md: RSA keys with use "sig" or without use are signing keys (RFC 7517 4.2: OPTIONAL)."""
+    rig.idp.script.jwks = lambda r: json_answer({"keys": [{k: v for k, v in K1.jwk().items() if k != "use"}]})
+    rig.sign_in()
+
+
+@pytest.mark.parametrize("after_start_up", [0.0, REFETCH_LIMIT + 1], ids=["at-once", "later"])
+def test_unknown_kid_flood_refetches_at_most_once(rig: Rig, after_start_up: float) -> None:
+    rig.sign_in()
+    rig.keys_clock.advance(after_start_up)
     rig.idp.script.signing_key = ATTACKER  # kid "attacker": never published
     browsers = [rig.browser() for _ in range(24)]
     with ThreadPoolExecutor(max_workers=8) as pool:

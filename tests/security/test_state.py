@@ -205,3 +205,37 @@ def test_authorization_error_callback_is_harmless(rig: Rig, code_rig: Rig, error
     assert r.idp.hits["token"] == 0
     for record in r.caplog.records:
         assert "\n" not in record.getMessage() and "\r" not in record.getMessage()
+
+
+
+def test_hybrid_error_sent_back_by_get_shows_the_authoritys_explanation(rig: Rig) -> None:
+    """Azure AD answers some errors with a GET to the redirect URI although form_post was asked:
+    the state still has to be this browser's and is spent, and the page explains the AADSTS code
+    (DESIGN table, row 1), instead of "the answer never arrived"."""
+    trace, correlation = "0f1e2d3c-4b5a-4978-8796-a5b4c3d2e1f0", "aaaa0000-bb11-4222-83cc-444444dddddd"
+    description = (f"AADSTS65004: User declined to consent to access the app.\r\nTrace ID: {trace}\r\n"
+                   f"Correlation ID: {correlation}\r\nTimestamp: 2024-01-01 00:00:00Z")
+    rig.idp.script.response_mode = "query"
+    rig.idp.script.callback = lambda authz, fields: {"error": "consent_required", "error_description": description,
+                                                     "state": fields["state"]}
+    # Another browser's error answer is refused like any foreign state, and spent.
+    attacker, browser = rig.browser(), rig.browser()
+    foreign = attacker.authenticate(attacker.start())
+    browser.get("/login")
+    page = rig.deliver(browser, foreign)
+    rig.assert_refused(page, 400)
+    assert "not valid any more" in page.text and "AADSTS65004" not in page.text
+    assert "not valid any more" in rig.deliver(attacker, foreign).text
+
+    callback = browser.authenticate(browser.start())
+    assert callback.mode == "query" and "error=consent_required" in callback.url
+    pending = rig.store.counts()["pending"]
+    page = rig.deliver(browser, callback)
+    rig.assert_refused(page, 400)
+    assert "AADSTS65004" in page.text and "declined to consent" in page.text
+    assert trace in page.text and correlation in page.text and "not valid any more" not in page.text
+    assert rig.idp.hits["token"] == 0 and rig.idp.hits["jwks"] == 0
+    assert browser.cookie("aadweb_session") is None and rig.store.counts()["pending"] == pending - 1
+    again = rig.deliver(browser, callback)  # the state was consumed
+    rig.assert_refused(again, 400)
+    assert "not valid any more" in again.text

@@ -14,9 +14,9 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from aadweb.secret import Secret
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
+from aadweb.secret import Secret
 from aadweb.web import AadWebApp, create_app
 from tests.conftest import emulator_settings
 

@@ -3,13 +3,15 @@ rules, return paths, two tabs, sub-path mounting and forwarded headers."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
 from aadweb.emulator import DEMO_TENANT_ID, Emulator, Fault
-from tests.web.browser import Cookie
+from aadweb.sessions import TokenSet
+from tests.web.browser import Browser, Cookie
 from tests.web.conftest import Served
 
 
@@ -217,3 +219,45 @@ def test_hybrid_sign_in_without_a_token_endpoint_id_token_is_refused(served: Ser
     resp = served.browser().sign_in()
     assert resp.status_code == 502
     assert served.store.counts()["sessions"] == 0 and emulator.count("GET", "/v1.0/me") == 0
+
+
+def _stored_tokens(served: Served, browser: Browser) -> TokenSet:
+    cookie = browser.cookie("aadweb_session")
+    assert cookie is not None
+    record = served.store.get_session(cookie.value.rpartition(".")[0])
+    assert record is not None and record.tokens is not None
+    return record.tokens
+
+
+def test_token_answer_without_expires_in_uses_its_expires_on(served: Served, emulator: Emulator) -> None:
+    """RFC 6749 5.1 only recommends expires_in: without it the server's expires_on is used."""
+    emulator.faults.add(Fault(kind="token_lifetime", endpoint="token", seconds=5000, times=1))
+    emulator.faults.add(Fault(kind="drop_field", endpoint="token", field="expires_in", times=1))
+    browser = served.browser()
+    start = time.time()
+    assert browser.sign_in().status_code == 200
+    expires_on = _stored_tokens(served, browser).expires_on
+    assert int(start) + 5000 <= expires_on <= time.time() + 5000
+    graph = browser.get("/graphcall")
+    assert graph.status_code == 200 and emulator.count("POST", "/oauth2/token") == 1  # no early refresh
+
+
+def test_token_answer_without_expires_in_or_expires_on_assumes_ten_minutes(served: Served,
+                                                                            emulator: Emulator) -> None:
+    emulator.faults.add(Fault(kind="drop_field", endpoint="token", field="expires_in", times=1))
+    emulator.faults.add(Fault(kind="drop_field", endpoint="token", field="expires_on", times=1))
+    browser = served.browser()
+    start = time.time()
+    assert browser.sign_in().status_code == 200
+    expires_on = _stored_tokens(served, browser).expires_on
+    assert start + 600 <= expires_on <= time.time() + 600
+    assert browser.get("/graphcall").status_code == 200 and emulator.count("POST", "/oauth2/token") == 1
+
+
+def test_a_key_rotated_just_after_start_up_signs_in_at_once(served: Served, emulator: Emulator) -> None:
+    """DESIGN.md (JWKS): the cold first fetch does not count against the 5-minute unknown-kid limit."""
+    assert served.browser().sign_in().status_code == 200
+    emulator.rotate_keys(keep_old=False)
+    page = served.browser().sign_in()
+    assert page.status_code == 200 and "Adele Vance" in page.text
+    assert emulator.count("GET", "/discovery/keys") == 2 and served.store.counts()["sessions"] == 2

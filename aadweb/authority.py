@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable
 
 from aadweb._secret import Secret
-from aadweb.errors import ConfigurationError, InvalidResponse, KeyNotFound, TokenValidationError
+from aadweb.errors import AuthorityUnavailable, ConfigurationError, InvalidResponse, KeyNotFound, TokenValidationError
 from aadweb.protocol.authorize import AuthorizeParams, build_authorize_url
 from aadweb.protocol.idtoken import (
     AllowedTenants,
@@ -62,11 +62,18 @@ class Authority:
         clock: Callable[[], float] = time.time,
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
         key_cache_clock: Callable[[], float] = time.monotonic,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        max_wait: float = 2.0,
     ) -> None:
         self.settings = settings
         self.transport = transport
         self.clock = clock
         self.new_id = new_id
+        #: A refresh waits out a busy token endpoint's Retry-After once when it is at most this long.
+        self.monotonic = monotonic
+        self.sleep = sleep
+        self.max_wait = max_wait
         self.authority_url = settings.tenant_url
         self.token_endpoint = token_endpoint_url(self.authority_url)
         #: OIDC Core 3.1.3.7 (6): an unsigned id_token is acceptable only over TLS (or loopback).
@@ -184,13 +191,29 @@ class Authority:
         return parse_token_response(self.transport.send(request), now=self.clock())
 
     def refresh(self, refresh_token: Secret, *, resource: str | None = None) -> TokenResponse:
-        """RFC 6749 6: a new access token (v1 refresh tokens are multi-resource)."""
+        """RFC 6749 6: a new access token (v1 refresh tokens are multi-resource).
+
+        A busy token endpoint (429/503, :class:`AuthorityUnavailable`) that asks for a short
+        wait (``Retry-After`` at most ``max_wait`` seconds, and the wait still fits the call's
+        deadline) is asked once more, as Graph calls are; anything longer goes to the caller.
+        """
+        deadline = self.monotonic() + self.settings.http_timeout
+        try:
+            return self._refresh_once(refresh_token, resource, deadline)
+        except AuthorityUnavailable as exc:
+            wait = exc.retry_after
+            if wait is None or wait > self.max_wait or self.monotonic() + wait >= deadline:
+                raise
+            self.sleep(wait)
+            return self._refresh_once(refresh_token, resource, deadline)
+
+    def _refresh_once(self, refresh_token: Secret, resource: str | None, deadline: float) -> TokenResponse:
         s = self.settings
-        request = build_refresh(
+        request = build_refresh(  # built anew each time: a client assertion's jti is single-use
             token_endpoint=self.token_endpoint, client_id=s.client_id, refresh_token=refresh_token,
             resource=resource or s.resource, credential=self.credential, now=self.clock(), jti=self.new_id(),
         )
-        return parse_token_response(self.transport.send(request), now=self.clock())
+        return parse_token_response(self.transport.send(request, deadline=deadline), now=self.clock())
 
     def logout_url(self, post_logout_redirect_uri: str | None) -> str:
         return build_logout_url(

@@ -27,7 +27,7 @@ from werkzeug.utils import redirect
 from werkzeug.wrappers import Response
 
 from aadweb import __version__
-from aadweb.errors import AadWebError, ReauthenticationRequired, SessionStoreError
+from aadweb.errors import AadWebError, ClientRefused, ReauthenticationRequired, SessionStoreError
 from aadweb.sessions import SessionRecord, SessionStore
 from aadweb.settings import Settings
 from aadweb.signin import SignIn
@@ -175,7 +175,9 @@ class AadWebApp:
     def _refusal(self, request: AppRequest, exc: AadWebError) -> Response:
         # str(exc) is safe by construction (aadweb.errors); never the query, form or cookies.
         request.refused = exc
-        log.warning("refused %s: %s: %s", request.endpoint or "-", type(exc).__name__, exc)
+        # The authority refusing the app itself: nobody can sign in until the operator acts.
+        level = logging.ERROR if isinstance(exc, ClientRefused) else logging.WARNING
+        log.log(level, "refused %s: %s: %s", request.endpoint or "-", type(exc).__name__, exc)
         return self._problem(request, describe(exc))
 
     def _http_refusal(self, request: AppRequest, status: int) -> Response:

@@ -68,12 +68,71 @@ def test_an_authorize_error_is_explained(served: Served, emulator: Emulator) -> 
     assert "AADSTS700016" in page.text and "Trace ID" in page.text and "Correlation ID" in page.text
 
 
-def test_a_token_endpoint_error_is_explained(served: Served, emulator: Emulator) -> None:
-    emulator.faults.token_error(7000215, error="invalid_client", status=401)
+def _lookup(code: int) -> str:
+    return f'<a href="https://login.microsoftonline.com/error?code={code}" rel="noopener noreferrer">AADSTS{code}</a>'
+
+
+@pytest.mark.parametrize(("aadsts", "title"), [
+    (54005, "The authorization code was already redeemed."),
+    (70008, "The authorization code or refresh token has expired or was revoked."),
+    (50148, "The PKCE code_verifier does not match the code_challenge."),
+])
+def test_the_token_endpoint_refusing_the_code_is_a_400_asking_to_sign_in_again(
+    served: Served, emulator: Emulator, caplog: pytest.LogCaptureFixture, aadsts: int, title: str
+) -> None:
+    """invalid_grant: the grant the browser brought (a used, expired or injected code, a PKCE
+    mismatch) was refused: the person's move, not the operator's (DESIGN.md: 400)."""
+    emulator.faults.token_error(aadsts, error="invalid_grant", status=400)
     browser = served.browser()
     page = browser.follow(browser.deliver(browser.authenticate(browser.start())))
-    assert page.status_code == 502 and "The client secret is not valid." in page.text
-    assert "AADSTS7000215" in page.text and served.store.counts()["sessions"] == 0
+    assert page.status_code == 400 and title in page.text and 'href="/login">Sign in again' in page.text
+    assert f"AADSTS{aadsts}" in page.text and "Trace ID" in page.text and _lookup(aadsts) in page.text
+    assert served.store.counts()["sessions"] == 0
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+@pytest.mark.parametrize(("error", "aadsts", "status", "explained"), [
+    ("invalid_client", 7000215, 401, "The client secret is not valid."),
+    ("invalid_client", 7000222, 401, "The client secret has expired."),
+    ("unauthorized_client", 7000112, 400, "The application is disabled."),
+    ("unauthorized_client", 700016, 400, "The application was not found in the tenant."),
+    ("invalid_request", 90014, 400, "A required field is missing from the request."),
+    ("unsupported_grant_type", 70003, 400, ""),
+])
+def test_the_token_endpoint_refusing_the_app_is_a_502_logged_as_an_error(
+    served: Served, emulator: Emulator, caplog: pytest.LogCaptureFixture, error: str, aadsts: int, status: int,
+    explained: str,
+) -> None:
+    """The app itself was refused: nobody can sign in until the operator acts (DESIGN.md: 502,
+    logged as an error; the page says the app is misconfigured, tell its administrator)."""
+    emulator.faults.token_error(aadsts, error=error, status=status)
+    browser = served.browser()
+    page = browser.follow(browser.deliver(browser.authenticate(browser.start())))
+    assert page.status_code == 502 and "This application is misconfigured" in page.text
+    assert "Tell the administrator of this application" in page.text and explained in page.text
+    assert f"AADSTS{aadsts}" in page.text and "Trace ID" in page.text and _lookup(aadsts) in page.text
+    assert "Sign in again" not in page.text  # signing in again cannot help
+    assert served.store.counts()["sessions"] == 0
+    errors = [r for r in caplog.records if r.levelname == "ERROR" and r.name == "aadweb.web"]
+    assert len(errors) == 1 and f"AADSTS{aadsts}" in errors[0].getMessage()
+    assert served.client_secret not in caplog.text
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_a_busy_token_endpoint_is_a_503_with_its_retry_after(served: Served, emulator: Emulator, status: int) -> None:
+    emulator.faults.add(Fault(kind="error", endpoint="token", status=status, error="temporarily_unavailable",
+                              retry_after="20", times=1))
+    browser = served.browser()
+    page = browser.follow(browser.deliver(browser.authenticate(browser.start())))
+    assert page.status_code == 503 and page.headers["Retry-After"] == "20"
+    assert "try again in 20 seconds" in page.text.lower() and served.store.counts()["sessions"] == 0
+
+
+def test_an_authorize_error_links_microsofts_explanation(served: Served, emulator: Emulator) -> None:
+    emulator.faults.authorize_error("invalid_request", aadsts=50011)
+    browser = served.browser()
+    page = browser.follow(browser.deliver(browser.authenticate(browser.start())))
+    assert page.status_code == 400 and _lookup(50011) in page.text
 
 
 def test_a_bad_id_token_is_refused(served: Served, emulator: Emulator) -> None:

@@ -47,8 +47,12 @@ MAX_FORM_PARTS: Final = 100
 #: Query strings (the code flow's callback carries a ~1 KB code).
 MAX_QUERY: Final = 8 * 1024
 MAX_RETURN_PATH: Final = 512
-#: The ``prompt`` values a person may ask for at ``/login`` (``admin_consent`` is not one).
-PROMPTS: Final = frozenset({"login", "select_account", "consent", "none"})
+#: The ``prompt`` values a person may ask for at ``/login``: all that the v1 authorize endpoint
+#: knows (``aadweb.protocol.authorize.PROMPTS``). ``admin_consent`` lets an administrator grant
+#: the app's permissions for the whole tenant (the "ask an admin to consent" page links it); it
+#: adds no risk: the authority shows its own consent screen, only to an administrator, for this
+#: app's registered permissions, and anyone could send the same authorize URL straight to it.
+PROMPTS: Final = frozenset({"login", "select_account", "consent", "admin_consent", "none"})
 
 _FORM: Final = "application/x-www-form-urlencoded"
 _BAD_ESCAPE: Final = re.compile(rb"%(?![0-9A-Fa-f]{2})")

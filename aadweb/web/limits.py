@@ -24,7 +24,13 @@ from collections.abc import Mapping
 from typing import Final
 from urllib.parse import unquote, unquote_to_bytes
 
-from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, RequestURITooLarge, UnsupportedMediaType
+from werkzeug.exceptions import (
+    BadRequest,
+    HTTPException,
+    RequestEntityTooLarge,
+    RequestURITooLarge,
+    UnsupportedMediaType,
+)
 from werkzeug.wrappers import Request
 
 __all__ = [
@@ -97,13 +103,21 @@ def check_request_line(request: Request) -> None:
 def read_form(request: Request) -> dict[str, list[str]]:
     """The urlencoded body as ``{name: [values]}`` (each value kept, so repeats can be refused).
 
-    415 for another content type, 413 beyond the size or part limits, 400 when badly encoded.
+    415 for another content type, 413 beyond the size or part limits, 400 when badly encoded
+    or when the body cannot be read at all.
     """
     if not request.mimetype and not request.content_length:
         return {}  # no body at all: an empty form
     if request.mimetype != _FORM:
         raise UnsupportedMediaType()
-    raw = request.get_data(cache=True)  # 413 past max_content_length; form parsing reuses the cache
+    try:
+        raw = request.get_data(cache=True)  # 413 past max_content_length; form parsing reuses the cache
+    except HTTPException:
+        raise  # 413; or 400 for a client that went away (Werkzeug turns OSError into ClientDisconnected)
+    except Exception as exc:
+        # The server could not decode the body: a malformed chunked encoding makes gunicorn raise
+        # its own exceptions (InvalidChunkSize, ChunkMissingTerminator), which are not OSError.
+        raise BadRequest(f"the request body could not be read ({type(exc).__name__})") from exc
     if raw.count(b"&") >= MAX_FORM_PARTS:
         raise RequestEntityTooLarge()
     if not well_encoded(raw):

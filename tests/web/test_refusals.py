@@ -270,3 +270,44 @@ def test_an_unexpected_error_is_a_generic_500_without_details(served: Served, ca
     logged = caplog.text
     assert "in boom" in logged  # where it happened ...
     assert "SECRETCODE" not in logged and "internal detail" not in logged  # ... never what it said
+
+
+class _ServerParseError(Exception):
+    """What a WSGI server may raise from ``wsgi.input`` for a body it cannot decode (gunicorn's
+    InvalidChunkSize is such an Exception, not an OSError)."""
+
+
+class _UndecodableInput:
+    def read(self, size: int = -1) -> bytes:
+        raise _ServerParseError("bad chunk")
+
+    def readinto(self, buffer: bytearray) -> int:
+        raise _ServerParseError("bad chunk")
+
+    def readline(self, size: int = -1) -> bytes:
+        raise _ServerParseError("bad chunk")
+
+
+@pytest.mark.parametrize("signed_in", [False, True])
+def test_a_body_the_server_cannot_decode_is_a_400_page(served: Served, signed_in: bool) -> None:
+    """POST /getAToken, and POST /logout with a session (its form is read): any exception from the
+    server's input stream is a 400 page, never the 500 of an unexpected error."""
+    cookie = ""
+    if signed_in:
+        browser = served.browser()
+        browser.sign_in()
+        cookie = "; ".join(f"{c.name}={c.value}" for c in browser.cookies.values())
+    for path in ("/getAToken", "/logout"):
+        environ = EnvironBuilder(path=path, method="POST", content_type="application/x-www-form-urlencoded",
+                                 headers={"Cookie": cookie} if cookie else None).get_environ()
+        environ.pop("CONTENT_LENGTH", None)
+        environ.update({"wsgi.input": _UndecodableInput(), "wsgi.input_terminated": True,
+                        "HTTP_TRANSFER_ENCODING": "chunked"})
+        app_iter, status, _ = run_wsgi_app(served.app, environ, buffered=True)
+        text = b"".join(app_iter).decode()
+        if path == "/logout" and not signed_in:
+            assert status.startswith("302"), status  # signed out: the form is never read
+            continue
+        assert status.startswith("400"), (path, status)
+        assert "could not be understood" in text
+        _no_traceback(text)

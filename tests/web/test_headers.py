@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -58,6 +59,46 @@ def test_every_response_type_has_the_security_headers(served: Served) -> None:
     assert css.status_code == 200 and css.headers["Content-Type"].startswith("text/css")
     _check(css, authority, cacheable=True)
     assert 'href="/_aadweb/static/aadweb.css?v=' in seen["home"].text
+
+
+def _varies_on_cookie(resp: requests.Response) -> bool:
+    return "cookie" in {v.strip().lower() for v in resp.headers.get("Vary", "").split(",")}
+
+
+def _csrf(page: str) -> str:
+    return page.split('name="csrf_token" value="')[1].split('"')[0]
+
+
+def test_every_session_dependent_answer_varies_on_cookie_and_is_not_stored(
+    serve: Callable[..., Served], tmp_path: Path
+) -> None:
+    """DESIGN.md: every page whose content depends on the session carries Vary: Cookie and
+    Cache-Control: no-store, signed in or not (a shared cache must never serve one browser's
+    answer to another)."""
+    served = serve(wire_log=str(tmp_path / "wire.jsonl"), wire_view=True)
+    browser = served.browser()
+    seen: dict[str, requests.Response] = {
+        "/ signed out": browser.get("/"),
+        "/graphcall signed out": browser.get("/graphcall"),
+        "/logout signed out": browser.get("/logout"),
+        "/_aadweb/wire signed out": browser.get("/_aadweb/wire"),
+        "/login": browser.get("/login"),
+    }
+    callback = browser.authenticate(seen["/login"].headers["Location"])
+    seen["POST /getAToken"] = browser.deliver(callback)
+    seen["GET /getAToken"] = browser.get(seen["POST /getAToken"].headers["Location"])
+    seen["/ signed in"] = browser.get("/")
+    seen["/graphcall"] = browser.get("/graphcall")
+    seen["/_aadweb/wire"] = browser.get("/_aadweb/wire")
+    seen["/logout"] = browser.get("/logout")
+    seen["POST /logout wrong csrf"] = browser.post("/logout", data={"csrf_token": "wrong"})
+    seen["POST /logout"] = browser.post("/logout", data={"csrf_token": _csrf(seen["/logout"].text)})
+    assert seen["/ signed in"].status_code == seen["/graphcall"].status_code == seen["/_aadweb/wire"].status_code == 200
+    for what, resp in seen.items():
+        assert _varies_on_cookie(resp), (what, resp.headers.get("Vary"))
+        assert resp.headers["Cache-Control"] == "no-store", what
+    css = browser.get("/_aadweb/static/aadweb.css")
+    assert css.headers["Cache-Control"].startswith("public") and not _varies_on_cookie(css)  # the same for all
 
 
 def test_pages_are_plain_html_without_script(served: Served) -> None:

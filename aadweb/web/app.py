@@ -102,6 +102,7 @@ class AadWebApp:
                 Rule("/graphcall", endpoint="graphcall", methods=["GET"]),
                 Rule("/logout", endpoint="logout_confirm", methods=["GET"]),
                 Rule("/logout", endpoint="logout", methods=["POST"]),
+                Rule("/signed-out", endpoint="signed_out", methods=["GET"]),
                 Rule("/healthz", endpoint="healthz", methods=["GET"]),
                 Rule(pages.STYLESHEET_PATH, endpoint="stylesheet", methods=["GET"]),
                 *([Rule(wireview.WIRE_PATH, endpoint="wireview", methods=["GET"])] if self.wire_view else []),
@@ -195,9 +196,10 @@ class AadWebApp:
             current_flow.set(session.flow_id)  # the later legs of this sign-in share its flow
         return session
 
-    def app_root_url(self, request: AppRequest) -> str:
-        """The absolute URL of the app's home page (the post-logout redirect)."""
-        return f"{self.origin}{self.root(request)}/"
+    def signed_out_url(self, request: AppRequest) -> str:
+        """The absolute URL of the signed-out page (the post-logout redirect). Not the home page:
+        for a signed-out browser that starts a new sign-in at once (DESIGN.md)."""
+        return f"{self.origin}{self.root(request)}/signed-out"
 
     # --- handlers -----------------------------------------------------------------------
 
@@ -259,13 +261,13 @@ class AadWebApp:
     def on_logout_confirm(self, request: AppRequest) -> Response:
         session = self._session(request)
         if session is None:
-            return self._to(request, "/")
+            return self._to(request, "/signed-out")
         return self._page(request, pages.logout_page, csrf_token=session.csrf_token)
 
     def on_logout(self, request: AppRequest) -> Response:
         session = self._session(request)
         if session is None:
-            return self._to(request, "/")
+            return self._to(request, "/signed-out")
         sent = read_form(request).get("csrf_token", [])
         if len(sent) != 1 or not hmac.compare_digest(sent[0].encode(), session.csrf_token.encode()):
             log.warning("refused logout: missing or wrong CSRF token")
@@ -275,11 +277,18 @@ class AadWebApp:
                         "still signed in.",
                 what_to_do="Open the sign-out page again and press Sign out.",
             ))
-        url = self.signin.sign_out(session.session_id, post_logout_redirect_uri=self.app_root_url(request))
+        url = self.signin.sign_out(session.session_id, post_logout_redirect_uri=self.signed_out_url(request))
         response = redirect(url, 302)
         self.session_cookie.expire(response)
         self.browser_cookie.expire(response)
         return response
+
+    def on_signed_out(self, request: AppRequest) -> Response:
+        """Where the authority sends the browser after sign-out: a page, never a redirect into a
+        new sign-in. A browser that is (again) signed in goes home instead."""
+        if self._session(request) is not None:
+            return self._to(request, "/")
+        return self._page(request, pages.signed_out_page)
 
     def on_healthz(self, request: AppRequest) -> Response:
         """Store and authority reachability, no secrets, no network call (DESIGN.md): the store's

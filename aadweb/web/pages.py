@@ -28,6 +28,7 @@ __all__ = [
     "html_response",
     "logout_page",
     "problem_page",
+    "signed_out_page",
 ]
 
 #: Where the stylesheet is served, under the app's root.
@@ -94,6 +95,15 @@ def logout_page(*, root: str, csrf_token: str, css_version: str = "") -> str:
         f'<p><a href="{e(root)}/">Cancel</a></p>'
     )
     return document(root=root, title="Sign out", main=main, css_version=css_version)
+
+
+def signed_out_page(*, root: str, css_version: str = "") -> str:
+    # No link to the home page: for a signed-out browser it starts a sign-in at once.
+    main = (
+        "<h1>You are signed out</h1>\n<p>Your session here has ended.</p>\n"
+        f'<p><a class="button" href="{e(root)}/login">Sign in</a></p>'
+    )
+    return document(root=root, title="Signed out", main=main, css_version=css_version)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -169,7 +169,8 @@ def test_mounted_under_a_sub_path(serve: Callable[..., Served], emulator: Emulat
     assert 'action="/auth/logout"' in confirm.text
     out = browser.post("/logout", data={"csrf_token": _hidden(confirm.text, "csrf_token")})
     assert out.status_code == 302
-    assert _query(out.headers["Location"])["post_logout_redirect_uri"] == served.url.rsplit("/auth", 1)[0] + "/auth/"
+    signed_out = served.url.rsplit("/auth", 1)[0] + "/auth/signed-out"
+    assert _query(out.headers["Location"])["post_logout_redirect_uri"] == signed_out
     app_locations = [h.headers["Location"] for h in browser.hops
                      if "Location" in h.headers and browser._is_app(h.url)
                      and not h.headers["Location"].startswith(served.settings.authority_host)]

@@ -192,10 +192,7 @@ class ClientRefused(AuthorityError):
     operator acts. Logged as an error."""
 
     status = 502
-    user_message = (
-        "This application is misconfigured: the sign-in service refused the application itself, "
-        "so nobody can sign in until it is fixed."
-    )
+    user_message = "The sign-in service refused this application itself, so nobody can sign in until it is fixed."
 
 
 class AuthorityUnavailable(AuthorityError):

@@ -150,7 +150,7 @@ def problem_page(problem: Problem, *, root: str, css_version: str = "") -> str:
     if problem.aadsts:
         links = ", ".join(f'<a href="{e(lookup_url(code))}" rel="noopener noreferrer">AADSTS{code}</a>'
                           for code in problem.aadsts)
-        parts.append(f"<p>Microsoft's explanation of the error code: {links}</p>")
+        parts.append(f"<p>Microsoft's explanation: {links}</p>")
     if problem.details:
         parts.append(
             "<details><summary>Details for support</summary>"

@@ -6,6 +6,10 @@ the metadata and the tenant's keys (cached, refreshed at once on an unknown ``ki
 unknown-kid refresh happened in the last 5 minutes, single-flight, last good keys kept when a
 refresh fails; see :mod:`aadweb.wire.keycache`).
 
+The process remembers how its last call to the authority went (:attr:`Authority.reachability`:
+``unknown`` before the first, then ``ok`` or ``unreachable``), so ``/healthz`` can report it
+without making a call of its own (DESIGN.md: ``/healthz`` never makes a network call).
+
 Where the endpoints come from: the authorize and token endpoints are the v1 paths under the
 configured ``{authority_host}/{tenant}`` (so a sign-in can start even while metadata is being
 fetched); the issuer and ``jwks_uri`` come from the tenant's OpenID metadata, fetched over TLS
@@ -18,10 +22,19 @@ import re
 import time
 import uuid
 from collections.abc import Callable
+from typing import Literal
 
-from aadweb.errors import ConfigurationError, InvalidResponse, KeyNotFound, TokenValidationError
+from aadweb.errors import (
+    AuthorityUnavailable,
+    ConfigurationError,
+    InvalidResponse,
+    KeyNotFound,
+    TokenValidationError,
+    TransportError,
+)
 from aadweb.keycache import KeyCache
 from aadweb.protocol.authorize import AuthorizeParams, build_authorize_url
+from aadweb.protocol.http import HttpRequest, HttpResponse
 from aadweb.protocol.idtoken import (
     AllowedTenants,
     IdTokenExpectations,
@@ -48,7 +61,11 @@ from aadweb.secret import Secret
 from aadweb.settings import Settings
 from aadweb.transport import Transport
 
-__all__ = ["Authority"]
+__all__ = ["Authority", "Reachability"]
+
+#: How the last call to the authority went: none made yet, answered, or not answered (no
+#: connection, TLS failure, deadline) / answered "busy or failing" (429, 5xx).
+Reachability = Literal["unknown", "ok", "unreachable"]
 
 _GUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
@@ -64,11 +81,19 @@ class Authority:
         clock: Callable[[], float] = time.time,
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
         key_cache_clock: Callable[[], float] = time.monotonic,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        max_wait: float = 2.0,
     ) -> None:
         self.settings = settings
         self.transport = transport
         self.clock = clock
         self.new_id = new_id
+        #: A refresh waits out a busy token endpoint's Retry-After once when it is at most this long.
+        self.monotonic = monotonic
+        self.sleep = sleep
+        self.max_wait = max_wait
+        self._reachability: Reachability = "unknown"
         self.authority_url = settings.tenant_url
         self.token_endpoint = token_endpoint_url(self.authority_url)
         #: OIDC Core 3.1.3.7 (6): an unsigned id_token is acceptable only over TLS (or loopback).
@@ -76,6 +101,22 @@ class Authority:
         self.credential = _credential(settings)
         self._metadata: KeyCache[AuthorityMetadata] = KeyCache(self._fetch_metadata, clock=key_cache_clock)
         self._keys: KeyCache[KeySet] = KeyCache(self._fetch_keys, clock=key_cache_clock)
+
+    # --- every call goes out here --------------------------------------------------------
+
+    @property
+    def reachability(self) -> Reachability:
+        """How the last call to the authority went (no call is made to find out)."""
+        return self._reachability
+
+    def _send(self, request: HttpRequest, *, deadline: float | None = None) -> HttpResponse:
+        try:
+            resp = self.transport.send(request, deadline=deadline)
+        except TransportError:
+            self._reachability = "unreachable"
+            raise
+        self._reachability = "unreachable" if resp.status >= 500 or resp.status == 429 else "ok"
+        return resp
 
     # --- metadata and keys --------------------------------------------------------------
 
@@ -90,7 +131,7 @@ class Authority:
         return self._keys.fetch_count
 
     def _fetch_metadata(self) -> AuthorityMetadata:
-        resp = self.transport.send(build_metadata_request(self.authority_url))
+        resp = self._send(build_metadata_request(self.authority_url))
         metadata = parse_metadata(resp, authority_host=self.settings.authority_host)
         s = self.settings
         # A single tenant's metadata must name exactly the issuer we expect for it.
@@ -100,7 +141,7 @@ class Authority:
 
     def _fetch_keys(self) -> KeySet:
         app_id = self.settings.client_id if self.settings.app_signing_keys else None
-        return parse_jwks(self.transport.send(build_jwks_request(self.metadata().jwks_uri, app_id=app_id)))
+        return parse_jwks(self._send(build_jwks_request(self.metadata().jwks_uri, app_id=app_id)))
 
     def tenant_policy(self) -> SingleTenant | AllowedTenants:
         """Which tenants' tokens are accepted (the configured one, or the allowed list)."""
@@ -196,16 +237,32 @@ class Authority:
             resource=s.resource, code_verifier=code_verifier, credential=self.credential, now=self.clock(),
             jti=self.new_id(),
         )
-        return parse_token_response(self.transport.send(request), now=self.clock())
+        return parse_token_response(self._send(request), now=self.clock())
 
     def refresh(self, refresh_token: Secret, *, resource: str | None = None) -> TokenResponse:
-        """RFC 6749 6: a new access token (v1 refresh tokens are multi-resource)."""
+        """RFC 6749 6: a new access token (v1 refresh tokens are multi-resource).
+
+        A busy token endpoint (429/503, :class:`AuthorityUnavailable`) that asks for a short
+        wait (``Retry-After`` at most ``max_wait`` seconds, and the wait still fits the call's
+        deadline) is asked once more, as Graph calls are; anything longer goes to the caller.
+        """
+        deadline = self.monotonic() + self.settings.http_timeout
+        try:
+            return self._refresh_once(refresh_token, resource, deadline)
+        except AuthorityUnavailable as exc:
+            wait = exc.retry_after
+            if wait is None or wait > self.max_wait or self.monotonic() + wait >= deadline:
+                raise
+            self.sleep(wait)
+            return self._refresh_once(refresh_token, resource, deadline)
+
+    def _refresh_once(self, refresh_token: Secret, resource: str | None, deadline: float) -> TokenResponse:
         s = self.settings
-        request = build_refresh(
+        request = build_refresh(  # built anew each time: a client assertion's jti is single-use
             token_endpoint=self.token_endpoint, client_id=s.client_id, refresh_token=refresh_token,
             resource=resource or s.resource, credential=self.credential, now=self.clock(), jti=self.new_id(),
         )
-        return parse_token_response(self.transport.send(request), now=self.clock())
+        return parse_token_response(self._send(request, deadline=deadline), now=self.clock())
 
     def logout_url(self, post_logout_redirect_uri: str | None) -> str:
         return build_logout_url(

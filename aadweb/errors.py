@@ -15,7 +15,10 @@ this tree at the one place that calls the foreign code, with ``raise ... from ex
     │   ├── CallbackError             the authorize callback is malformed
     │   └── StateMismatch             the callback's state is not one we issued
     ├── AuthorityError                the authority said no (AADSTS error body)
-    │   └── AuthorizationError        ... on the authorize redirect (error=...)
+    │   ├── AuthorizationError        ... on the authorize redirect (error=...)
+    │   ├── GrantRefused              ... to the grant the browser brought (invalid_grant): 400
+    │   ├── ClientRefused             ... to the app itself (invalid_client, ...): 502
+    │   └── AuthorityUnavailable      ... is busy or down (429/503, temporarily_unavailable): 503
     ├── TokenValidationError          an id_token failed a check (one subclass per check)
     ├── GraphError                    Graph answered with an error envelope
     ├── TransportError                the network or the deadline failed us
@@ -32,13 +35,16 @@ __all__ = [
     "AadWebError",
     "AudienceMismatch",
     "AuthorityError",
+    "AuthorityUnavailable",
     "AuthorizationError",
     "CallbackError",
     "ClaimMissing",
     "ClaimTypeInvalid",
+    "ClientRefused",
     "CodeHashMismatch",
     "ConfigurationError",
     "DeadlineExceeded",
+    "GrantRefused",
     "GraphError",
     "InvalidResponse",
     "IssuerMismatch",
@@ -93,7 +99,7 @@ class ProtocolError(AadWebError):
     """The other side sent something the protocol does not allow."""
 
     status = 502
-    user_message = "The sign-in service sent an answer this application could not use. Please try again."
+    user_message = "The sign-in service sent an answer this application could not use."
 
 
 class InvalidResponse(ProtocolError):
@@ -124,7 +130,8 @@ class AuthorityError(AadWebError):
     """The authority answered with an OAuth error body (RFC 6749 5.2) or an AADSTS error.
 
     Carries ``error`` (the OAuth error code), ``error_codes`` (AADSTS numbers), ``description``
-    (the authority's text, for the log), ``trace_id`` and ``correlation_id`` (for support).
+    (the authority's text, for the log), ``trace_id`` and ``correlation_id`` (for support), and
+    ``retry_after`` (seconds, from a ``Retry-After`` header) when the authority sent one.
     """
 
     status = 502
@@ -139,6 +146,7 @@ class AuthorityError(AadWebError):
         trace_id: str = "",
         correlation_id: str = "",
         http_status: int | None = None,
+        retry_after: float | None = None,
         user_message: str | None = None,
     ) -> None:
         self.error = error
@@ -147,6 +155,7 @@ class AuthorityError(AadWebError):
         self.trace_id = trace_id
         self.correlation_id = correlation_id
         self.http_status = http_status
+        self.retry_after = retry_after
         codes = ",".join(f"AADSTS{c}" for c in self.error_codes)
         parts = [f"authority error {error!r}"]
         if codes:
@@ -168,6 +177,32 @@ class AuthorizationError(AuthorityError):
 
     status = 400
     user_message = "The sign-in was not completed."
+
+
+class GrantRefused(AuthorityError):
+    """The token endpoint refused the grant the browser brought (RFC 6749 5.2 ``invalid_grant``:
+    a code expired, used or injected, a PKCE mismatch; or ``interaction_required``,
+    ``consent_required``, ``login_required``): the person can sign in again."""
+
+    status = 400
+    user_message = "The sign-in service did not accept this sign-in. Please sign in again."
+
+
+class ClientRefused(AuthorityError):
+    """The token endpoint refused the app itself (``invalid_client``, ``unauthorized_client``,
+    a wrong or expired secret, a disabled app) or a request only a bug or a wrong setting makes
+    (``invalid_request``, ``unsupported_grant_type``, ...): nobody can sign in until its
+    operator acts. Logged as an error."""
+
+    status = 502
+    user_message = "The sign-in service refused this application itself, so nobody can sign in until it is fixed."
+
+
+class AuthorityUnavailable(AuthorityError):
+    """The authority is busy or down: HTTP 429 or 503, or ``temporarily_unavailable``."""
+
+    status = 503
+    user_message = "The sign-in service is busy right now. Please try again in a moment."
 
 
 # --- id_token validation: one class per check --------------------------------------------

@@ -30,6 +30,7 @@ from aadweb.authority import Authority
 from aadweb.errors import (
     AuthorityError,
     CallbackError,
+    GrantRefused,
     GraphError,
     InvalidResponse,
     ReauthenticationRequired,
@@ -292,7 +293,9 @@ class SignIn:
         try:
             response = self.authority.refresh(record.tokens.refresh_token, resource=record.tokens.resource)
         except AuthorityError as exc:
-            if exc.error == "invalid_grant" or DEAD_REFRESH_TOKEN.intersection(exc.error_codes):
+            # invalid_grant, interaction_required, consent_required, login_required: the refresh
+            # token cannot be used any more without the person (RFC 6749 5.2, OIDC Core 3.1.2.6).
+            if isinstance(exc, GrantRefused) or DEAD_REFRESH_TOKEN.intersection(exc.error_codes):
                 self.store.delete_session(record.session_id)
                 raise ReauthenticationRequired(f"the refresh token was refused ({exc})") from exc
             raise

@@ -13,7 +13,10 @@ from aadweb.authority import Authority
 from aadweb.emulator import DEMO_TENANT_DOMAIN, DEMO_TENANT_ID, FABRIKAM_TENANT_ID, Emulator, Fault
 from aadweb.errors import (
     AuthorityError,
+    AuthorityUnavailable,
+    ClientRefused,
     DeadlineExceeded,
+    GrantRefused,
     InvalidResponse,
     KeyNotFound,
     NonceMismatch,
@@ -224,7 +227,17 @@ def test_jwks_down_with_keys_cached_still_validates(authority: Authority, emulat
 def test_jwks_down_cold_is_a_clear_error(authority: Authority, emulator: Emulator) -> None:
     emulator.faults.add(Fault(kind="error", endpoint="keys", times=None, status=500))
     flow, fields = hybrid_sign_in(authority)
-    with pytest.raises(InvalidResponse, match="key set"):
+    with pytest.raises(AuthorityError) as info:
+        validate(authority, flow, fields)
+    assert info.value.http_status == 500 and not isinstance(info.value, AuthorityUnavailable)
+
+
+def test_a_key_set_without_a_usable_key_leaves_the_token_without_a_key(authority: Authority,
+                                                                        emulator: Emulator) -> None:
+    """DESIGN.md: "no usable key" is an id_token check that failed (401), not an upstream fault."""
+    emulator.faults.add(Fault(kind="set_field", endpoint="keys", field="keys", value=[], times=None))
+    flow, fields = hybrid_sign_in(authority)
+    with pytest.raises(KeyNotFound):
         validate(authority, flow, fields)
 
 
@@ -237,6 +250,76 @@ def test_token_endpoint_errors_carry_aadsts_codes(authority: Authority, emulator
     with pytest.raises(AuthorityError) as info:
         authority.redeem_code(Secret("code", fields["code"]), code_verifier=flow.verifier)
     assert info.value.error == error and info.value.error_codes[0] == aadsts and info.value.http_status == status
+
+
+@pytest.mark.parametrize(("error", "status", "kind"), [
+    ("invalid_grant", 400, GrantRefused), ("interaction_required", 400, GrantRefused),
+    ("consent_required", 400, GrantRefused), ("login_required", 400, GrantRefused),
+    ("invalid_client", 401, ClientRefused), ("unauthorized_client", 400, ClientRefused),
+    ("invalid_request", 400, ClientRefused), ("unsupported_grant_type", 400, ClientRefused),
+    ("temporarily_unavailable", 503, AuthorityUnavailable), ("invalid_grant", 429, AuthorityUnavailable),
+    ("server_error", 500, AuthorityError), ("something_new", 400, AuthorityError),
+])
+def test_token_endpoint_errors_say_whose_move_it_is(authority: Authority, emulator: Emulator, error: str,
+                                                   status: int, kind: type[AuthorityError]) -> None:
+    """The person's (GrantRefused: sign in again), the operator's (ClientRefused: the app is
+    misconfigured), nobody's yet (AuthorityUnavailable: busy), or unknown (AuthorityError)."""
+    flow, fields = hybrid_sign_in(authority)
+    emulator.faults.add(Fault(kind="error", endpoint="token", times=1, aadsts=90014, error=error, status=status,
+                              retry_after="7"))
+    with pytest.raises(AuthorityError) as info:
+        authority.redeem_code(Secret("code", fields["code"]), code_verifier=flow.verifier)
+    assert type(info.value) is kind and info.value.error == error and info.value.retry_after == 7.0
+
+
+class Sleeps(list[float]):
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
+@pytest.mark.parametrize(("retry_after", "slept"), [("0.5", [0.5]), ("2", [2.0])])
+def test_a_refresh_waits_out_a_short_retry_after_once(settings: Settings, emulator: Emulator, retry_after: str,
+                                                      slept: list[float]) -> None:
+    sleeps = Sleeps()
+    authority = Authority(settings, RequestsTransport(timeout=settings.http_timeout), sleep=sleeps)
+    flow, fields = hybrid_sign_in(authority)
+    tokens = authority.redeem_code(Secret("code", fields["code"]), code_verifier=flow.verifier)
+    assert tokens.refresh_token is not None
+    emulator.clear_requests()
+    emulator.faults.add(Fault(kind="error", endpoint="token", times=1, status=503, error="temporarily_unavailable",
+                              retry_after=retry_after))
+    assert authority.refresh(tokens.refresh_token).access_token != tokens.access_token
+    assert sleeps == slept and emulator.count("POST", "/oauth2/token") == 2
+
+
+@pytest.mark.parametrize(("retry_after", "times"), [("30", 1), ("garbage", 1), (None, 1), ("1", 2)])
+def test_a_refresh_does_not_wait_long_nor_twice(settings: Settings, emulator: Emulator, retry_after: str | None,
+                                               times: int) -> None:
+    sleeps = Sleeps()
+    authority = Authority(settings, RequestsTransport(timeout=settings.http_timeout), sleep=sleeps)
+    flow, fields = hybrid_sign_in(authority)
+    tokens = authority.redeem_code(Secret("code", fields["code"]), code_verifier=flow.verifier)
+    assert tokens.refresh_token is not None
+    emulator.clear_requests()
+    emulator.faults.add(Fault(kind="error", endpoint="token", times=times, status=429, error="temporarily_unavailable",
+                              retry_after=retry_after))
+    with pytest.raises(AuthorityUnavailable):
+        authority.refresh(tokens.refresh_token)
+    assert emulator.count("POST", "/oauth2/token") == times and len(sleeps) == times - 1
+
+
+def test_a_refresh_does_not_wait_past_its_deadline(emulator_url: str, emulator: Emulator) -> None:
+    settings = emulator_settings(emulator_url, http_timeout=1.5)
+    sleeps = Sleeps()
+    authority = Authority(settings, RequestsTransport(timeout=settings.http_timeout), sleep=sleeps)
+    flow, fields = hybrid_sign_in(authority)
+    tokens = authority.redeem_code(Secret("code", fields["code"]), code_verifier=flow.verifier)
+    assert tokens.refresh_token is not None
+    emulator.faults.add(Fault(kind="error", endpoint="token", times=1, status=503, error="temporarily_unavailable",
+                              retry_after="2"))
+    with pytest.raises(AuthorityUnavailable):
+        authority.refresh(tokens.refresh_token)
+    assert sleeps == []
 
 
 def test_token_endpoint_redirect_is_never_followed(authority: Authority, emulator: Emulator) -> None:

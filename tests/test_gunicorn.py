@@ -237,3 +237,39 @@ def _attempt(browser: Browser, url: str) -> object:
         return browser.sign_in(url).status_code
     except Exception as exc:  # the connection dies with the worker
         return type(exc).__name__
+
+
+def _raw_chunked_post(url: str, path: str, body: bytes, cookie: str) -> bytes:
+    """POST ``body`` as sent (a hand-made ``Transfer-Encoding: chunked``) over a raw socket."""
+    host, port = url.removeprefix("http://").split(":")
+    head = (f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+            f"Transfer-Encoding: chunked\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n").encode()
+    answer = b""
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        conn.sendall(head + body)
+        while chunk := conn.recv(65536):
+            answer += chunk
+    return answer
+
+
+@pytest.mark.parametrize("body", [
+    b"zz\r\nstate=x\r\n0\r\n\r\n",            # a chunk size that is not hex: gunicorn's InvalidChunkSize
+    b"5\r\nstate=abc\r\n0\r\n\r\n",           # a chunk longer than its size: ChunkMissingTerminator
+    b"7\r\nstate=x\r\n-1\r\n\r\n",            # a negative chunk size
+], ids=["not-hex", "missing-terminator", "negative"])
+def test_a_malformed_chunked_body_is_a_400_page_under_gunicorn(emulator: Emulator, emulator_url: str,
+                                                              tmp_path: Path, body: bytes) -> None:
+    """gunicorn raises its own exceptions (not OSError) for a body it cannot de-chunk; Werkzeug
+    lets them through. POST /getAToken and POST /logout (signed in: the form is read) answer 400."""
+    port, log = free_port(), tmp_path / "gunicorn.log"
+    allow_redirect_uri(emulator, f"http://127.0.0.1:{port}/getAToken")
+    with gunicorn(emulator_url, tmp_path / "sessions.db", port, workers=1, log=log) as url:
+        browser = Browser()
+        assert browser.sign_in(url).status_code == 200
+        cookie = "; ".join(f"{c.name}={c.value}" for c in browser.http.cookies)
+        for path in ("/getAToken", "/logout"):
+            answer = _raw_chunked_post(url, path, body, cookie)
+            assert answer.startswith(b"HTTP/1.1 400 "), (path, answer[:300])
+            assert b"<h1>This request could not be understood</h1>" in answer, path
+        assert browser.get(f"{url}/").status_code == 200  # still signed in: the logout form was never read
+    assert "Traceback" not in log.read_text() and "unexpected" not in log.read_text()

@@ -18,10 +18,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from aadweb.errors import AuthorityError, InvalidResponse
-from aadweb.protocol.http import HttpResponse
+from aadweb.errors import AuthorityError, AuthorityUnavailable, ClientRefused, GrantRefused, InvalidResponse
+from aadweb.protocol.http import DELAY_SECONDS, HttpResponse, parse_retry_after
 
 __all__ = [
+    "CLIENT_ERRORS",
+    "GRANT_ERRORS",
+    "LOOKUP_URL",
     "MAX_DESCRIPTION",
     "Explanation",
     "clean_text",
@@ -31,6 +34,7 @@ __all__ = [
     "explain",
     "explain_error",
     "is_valid_error_code",
+    "lookup_url",
     "trace_id_in_description",
 ]
 
@@ -38,6 +42,22 @@ __all__ = [
 MAX_DESCRIPTION: Final = 2000
 #: At most this many AADSTS codes are kept from one error.
 MAX_CODES: Final = 16
+#: Microsoft's own explanation of a code (README "Troubleshooting"); the same for every cloud.
+LOOKUP_URL: Final = "https://login.microsoftonline.com/error?code="
+
+#: RFC 6749 5.2 / OIDC Core 3.1.2.6 errors that refuse the grant the browser brought (a code
+#: expired, used or injected, a PKCE mismatch; or the person must interact, consent or sign in
+#: again): the person can do something, sign in again. ``GrantRefused``, 400.
+GRANT_ERRORS: Final = frozenset({"invalid_grant", "interaction_required", "consent_required", "login_required"})
+#: Errors that refuse the app itself (its credential, its registration) or a request that only a
+#: bug or a wrong setting makes: nobody can sign in until the operator acts. ``ClientRefused``, 502.
+#: (``invalid_tenant`` is Azure AD's answer for a tenant that does not exist.)
+CLIENT_ERRORS: Final = frozenset({
+    "invalid_client", "unauthorized_client", "invalid_request", "unsupported_grant_type", "invalid_scope",
+    "invalid_resource", "unsupported_response_type", "invalid_tenant",
+})
+#: HTTP statuses that mean "busy, come back later" (RFC 6585 4, RFC 9110 15.6.4).
+_BUSY: Final = frozenset({429, 503})
 
 # C0 and C1 controls, DEL, and the Unicode line/paragraph separators and bidi controls that can
 # make a log line or a page lie about what it says.
@@ -98,44 +118,75 @@ def _int_codes(value: object) -> tuple[int, ...]:
     return tuple(dict.fromkeys(codes))[:MAX_CODES]
 
 
-def error_from_response(resp: HttpResponse, *, what: str) -> AuthorityError | InvalidResponse:
+def error_from_response(resp: HttpResponse, *, what: str, now: float | None = None) -> AuthorityError | InvalidResponse:
     """The exception for a non-success answer of the authority (the caller raises it).
 
     - A JSON object with a well-formed ``error`` (RFC 6749 5.2) becomes an
       :class:`AuthorityError` carrying ``error_codes`` (ints only; anything else in the list is
       ignored), ``trace_id`` and ``correlation_id`` (from their fields, else from the
-      description's ``Trace ID:`` / ``Correlation ID:`` lines) and the cleaned description.
-    - Without such a body, a 5xx is the authority's fault: an :class:`AuthorityError`
-      ``server_error`` (``temporarily_unavailable`` for 503) with the HTTP status, so the user
-      sees 502/503 and a "try again"; a 4xx (or anything else) broke RFC 6749 5.2, which
-      requires the JSON error body: :class:`InvalidResponse`.
+      description's ``Trace ID:`` / ``Correlation ID:`` lines) and the cleaned description. Its
+      class says whose move it is: :class:`AuthorityUnavailable` for HTTP 429/503 or
+      ``temporarily_unavailable``; :class:`GrantRefused` for :data:`GRANT_ERRORS`;
+      :class:`ClientRefused` for :data:`CLIENT_ERRORS`; a plain :class:`AuthorityError` else.
+    - Without such a body, a 429 or 503 is :class:`AuthorityUnavailable`
+      (``temporarily_unavailable``) and another 5xx an :class:`AuthorityError` ``server_error``,
+      with the HTTP status, so the user sees 503/502 and a "try again"; a 4xx (or anything else)
+      broke RFC 6749 5.2, which requires the JSON error body: :class:`InvalidResponse`.
+
+    ``retry_after`` comes from a ``Retry-After`` header (RFC 9110 10.2.3; an HTTP-date only
+    when ``now`` is given).
     """
+    value = resp.header("retry-after")
+    if now is None and value is not None and not DELAY_SECONDS.fullmatch(value.strip()):
+        value = None  # an HTTP-date needs the time, which this caller did not give
+    retry_after = parse_retry_after(value, now=0.0 if now is None else now)
     try:
         body: Mapping[str, Any] | None = resp.json_object(what)
     except InvalidResponse:
         body = None
     if body is not None and is_valid_error_code(body.get("error")):
+        error = str(body["error"])
         raw_description = body.get("error_description")
         raw = raw_description if isinstance(raw_description, str) else ""
-        description = clean_text(raw)
-        return AuthorityError(
-            str(body["error"]),
-            description=description,
+        cls: type[AuthorityError] = AuthorityError
+        if resp.status in _BUSY or error == "temporarily_unavailable":
+            cls = AuthorityUnavailable
+        elif error in GRANT_ERRORS:
+            cls = GrantRefused
+        elif error in CLIENT_ERRORS:
+            cls = ClientRefused
+        return cls(
+            error,
+            description=clean_text(raw),
             error_codes=_int_codes(body.get("error_codes")),
             trace_id=_guid_field(body, "trace_id") or trace_id_in_description(raw),
             correlation_id=_guid_field(body, "correlation_id") or correlation_id_in_description(raw),
             http_status=resp.status,
+            retry_after=retry_after,
+        )
+    if resp.status in _BUSY:
+        return AuthorityUnavailable(
+            "temporarily_unavailable",
+            description=f"{what}: HTTP {resp.status} without an OAuth error body",
+            http_status=resp.status,
+            retry_after=retry_after,
         )
     if 500 <= resp.status <= 599:
-        error = "temporarily_unavailable" if resp.status == 503 else "server_error"
         return AuthorityError(
-            error,
+            "server_error",
             description=f"{what}: HTTP {resp.status} without an OAuth error body",
             http_status=resp.status,
             user_message="The sign-in service is having trouble right now. Please try again in a moment.",
         )
     # RFC 6749 5.2: an error response carries a JSON object with an "error" member
     return InvalidResponse(f"{what}: HTTP {resp.status} without an OAuth error body (RFC 6749 5.2)")
+
+
+def lookup_url(code: int) -> str:
+    """Microsoft's page about one AADSTS code (``https://login.microsoftonline.com/error?code=N``)."""
+    if code <= 0:
+        raise ValueError("an AADSTS code is a positive number")
+    return f"{LOOKUP_URL}{code}"
 
 
 # --- explanations -------------------------------------------------------------------------

@@ -14,17 +14,20 @@ headers say. A redirect is never followed and is refused (:class:`InvalidRespons
 
 from __future__ import annotations
 
-import email.utils
 import json
-import math
-import re
 from dataclasses import dataclass
-from datetime import UTC
 from typing import Any, Final
 
 from aadweb.errors import GraphError, InvalidResponse
 from aadweb.protocol.aadsts import clean_text
-from aadweb.protocol.http import B64TOKEN, HEADER_SAFE, HttpRequest, HttpResponse
+from aadweb.protocol.http import (
+    B64TOKEN,
+    HEADER_SAFE,
+    MAX_RETRY_AFTER,
+    HttpRequest,
+    HttpResponse,
+    parse_retry_after,
+)
 from aadweb.protocol.metadata import is_secure_url
 from aadweb.secret import Secret
 
@@ -42,11 +45,7 @@ MAX_FIELDS: Final = 200
 MAX_VALUE: Final = 2000
 MAX_KEY: Final = 200
 MAX_MESSAGE: Final = 2000
-#: A Retry-After longer than this is treated as this long (the page just says "try later").
-MAX_RETRY_AFTER: Final = 3600.0
 _WHAT: Final = "Graph /me response"
-# RFC 9110 10.2.3: delay-seconds = 1*DIGIT; Graph also sends fractions ("1.5")
-_DELAY: Final = re.compile(r"[0-9]{1,12}(\.[0-9]{1,9})?")
 
 
 def build_me_request(*, graph_url: str, access_token: Secret, client_request_id: str) -> HttpRequest:
@@ -166,29 +165,3 @@ def _graph_error(resp: HttpResponse, *, now: float) -> GraphError:
         client_request_id=client_request_id,
         retry_after=retry_after,
     )
-
-
-def parse_retry_after(value: str | None, *, now: float) -> float | None:
-    """Seconds to wait from a ``Retry-After`` value (RFC 9110 10.2.3), capped; None when unusable.
-
-    Delay-seconds (fractions allowed, as Graph sends them) or an HTTP-date converted with
-    ``now``; a date in the past means "now" (0.0). Never raises: a garbage header is ignored.
-    """
-    if value is None:
-        return None
-    text = value.strip()
-    if not text or len(text) > 64:
-        return None
-    if _DELAY.fullmatch(text):
-        delay = float(text)
-    else:
-        try:
-            when = email.utils.parsedate_to_datetime(text)
-            if when.tzinfo is None:
-                when = when.replace(tzinfo=UTC)
-            delay = max(0.0, when.timestamp() - now)
-        except (TypeError, ValueError, IndexError, OverflowError, OSError):
-            return None
-    if not math.isfinite(delay) or delay < 0:
-        return None
-    return min(delay, MAX_RETRY_AFTER)

@@ -8,17 +8,31 @@ the wire layer calls :meth:`HttpRequest.revealed_form` at the moment of sending.
 
 from __future__ import annotations
 
+import email.utils
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC
 from typing import Any, Final, Literal
 from urllib.parse import urlencode
 
 from aadweb.errors import InvalidResponse
 from aadweb.secret import Secret
 
-__all__ = ["B64TOKEN", "HEADER_SAFE", "VSCHAR", "FormValue", "HttpRequest", "HttpResponse", "Method"]
+__all__ = [
+    "B64TOKEN",
+    "DELAY_SECONDS",
+    "HEADER_SAFE",
+    "MAX_RETRY_AFTER",
+    "VSCHAR",
+    "FormValue",
+    "HttpRequest",
+    "HttpResponse",
+    "Method",
+    "parse_retry_after",
+]
 
 #: A header value we generate (e.g. client-request-id): 1 to 128 visible ASCII characters.
 HEADER_SAFE: Final = re.compile(r"[!-~]{1,128}")
@@ -26,6 +40,10 @@ HEADER_SAFE: Final = re.compile(r"[!-~]{1,128}")
 B64TOKEN: Final = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 #: RFC 6749 Appendix A VSCHAR: visible ASCII and space.
 VSCHAR: Final = re.compile(r"[\x20-\x7e]+")
+#: A Retry-After longer than this is treated as this long (the page just says "try later").
+MAX_RETRY_AFTER: Final = 3600.0
+# RFC 9110 10.2.3: delay-seconds = 1*DIGIT; Graph also sends fractions ("1.5")
+DELAY_SECONDS: Final = re.compile(r"[0-9]{1,12}(\.[0-9]{1,9})?")
 
 Method = Literal["GET", "POST"]
 FormValue = str | Secret
@@ -92,3 +110,29 @@ class HttpResponse:
         if not isinstance(value, dict):
             raise InvalidResponse(f"{what}: body is JSON but not an object (HTTP {self.status})")
         return value
+
+
+def parse_retry_after(value: str | None, *, now: float) -> float | None:
+    """Seconds to wait from a ``Retry-After`` value (RFC 9110 10.2.3), capped; None when unusable.
+
+    Delay-seconds (fractions allowed, as Graph sends them) or an HTTP-date converted with
+    ``now``; a date in the past means "now" (0.0). Never raises: a garbage header is ignored.
+    """
+    if value is None:
+        return None
+    text = value.strip()
+    if not text or len(text) > 64:
+        return None
+    if DELAY_SECONDS.fullmatch(text):
+        delay = float(text)
+    else:
+        try:
+            when = email.utils.parsedate_to_datetime(text)
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=UTC)
+            delay = max(0.0, when.timestamp() - now)
+        except (TypeError, ValueError, IndexError, OverflowError, OSError):
+            return None
+    if not math.isfinite(delay) or delay < 0:
+        return None
+    return min(delay, MAX_RETRY_AFTER)

@@ -21,7 +21,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 from jwt.exceptions import InvalidKeyError
 
-from aadweb.errors import InvalidResponse
+from aadweb.errors import InvalidResponse, KeyNotFound
+from aadweb.protocol.aadsts import error_from_response
 from aadweb.protocol.http import HttpRequest, HttpResponse
 
 __all__ = ["MIN_RSA_BITS", "KeySet", "SigningKey", "build_jwks_request", "parse_jwks"]
@@ -103,7 +104,16 @@ def _signing_key(jwk: Any) -> SigningKey | None:
 
 
 def parse_jwks(resp: HttpResponse) -> KeySet:
-    """Parse a JWKS answer (RFC 7517 5) into the usable RSA signing keys."""
+    """Parse a JWKS answer (RFC 7517 5) into the usable RSA signing keys.
+
+    A key set that is not a JWKS is :class:`InvalidResponse` (502); a 5xx is the authority's
+    (busy or failing: 503/502, see :func:`~aadweb.protocol.aadsts.error_from_response`); a
+    well-formed key set without one usable signing key leaves every id_token without a key to
+    check it with: :class:`KeyNotFound` (401, DESIGN.md "no usable key"). Either way a cache
+    keeps its last good keys (``aadweb.wire.KeyCache``).
+    """
+    if 500 <= resp.status <= 599:
+        raise error_from_response(resp, what="key set")
     if resp.status != 200:
         raise InvalidResponse(f"the key set endpoint answered HTTP {resp.status}")
     body = resp.json_object("key set")
@@ -112,5 +122,5 @@ def parse_jwks(resp: HttpResponse) -> KeySet:
         raise InvalidResponse("the key set has no 'keys' list")
     keys = [k for k in (_signing_key(jwk) for jwk in jwks[:MAX_KEYS]) if k is not None]
     if not keys:
-        raise InvalidResponse("the key set holds no usable RSA signing key")
+        raise KeyNotFound("the key set holds no usable RSA signing key")
     return KeySet(keys=tuple(keys), ignored=len(jwks) - len(keys))

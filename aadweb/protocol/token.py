@@ -335,7 +335,7 @@ def parse_token_response(resp: HttpResponse, *, now: float) -> TokenResponse:
         if 200 <= resp.status <= 299 or resp.status < 200:
             # RFC 6749 5.1: a successful token response is 200 OK
             raise InvalidResponse(f"{_WHAT}: HTTP {resp.status} instead of 200 (RFC 6749 5.1)")
-        raise error_from_response(resp, what="token endpoint")
+        raise error_from_response(resp, what="token endpoint", now=now)
     body = resp.json_object(_WHAT)
 
     token_type = _string(body, "token_type", limit=64)

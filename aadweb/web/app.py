@@ -27,7 +27,7 @@ from werkzeug.utils import redirect
 from werkzeug.wrappers import Response
 
 from aadweb._version import __version__
-from aadweb.errors import AadWebError, ReauthenticationRequired, SessionStoreError
+from aadweb.errors import AadWebError, ClientRefused, ReauthenticationRequired, SessionStoreError
 from aadweb.flow import current_flow
 from aadweb.sessions import SessionRecord, SessionStore
 from aadweb.settings import Settings
@@ -112,6 +112,7 @@ class AadWebApp:
                 Rule("/graphcall", endpoint="graphcall", methods=["GET"]),
                 Rule("/logout", endpoint="logout_confirm", methods=["GET"]),
                 Rule("/logout", endpoint="logout", methods=["POST"]),
+                Rule("/signed-out", endpoint="signed_out", methods=["GET"]),
                 Rule("/healthz", endpoint="healthz", methods=["GET"]),
                 Rule(pages.STYLESHEET_PATH, endpoint="stylesheet", methods=["GET"]),
                 *([Rule(wireview.WIRE_PATH, endpoint="wireview", methods=["GET"])] if self.wire_view else []),
@@ -191,7 +192,9 @@ class AadWebApp:
     def _refusal(self, request: AppRequest, exc: AadWebError) -> Response:
         # str(exc) is safe by construction (aadweb.errors); never the query, form or cookies.
         request.refused = exc
-        log.warning("refused %s: %s: %s", request.endpoint or "-", type(exc).__name__, exc)
+        # The authority refusing the app itself: nobody can sign in until the operator acts.
+        level = logging.ERROR if isinstance(exc, ClientRefused) else logging.WARNING
+        log.log(level, "refused %s: %s: %s", request.endpoint or "-", type(exc).__name__, exc)
         return self._problem(request, describe(exc))
 
     def _http_refusal(self, request: AppRequest, status: int) -> Response:
@@ -209,9 +212,10 @@ class AadWebApp:
             current_flow.set(session.flow_id)  # the later legs of this sign-in share its flow
         return session
 
-    def app_root_url(self, request: AppRequest) -> str:
-        """The absolute URL of the app's home page (the post-logout redirect)."""
-        return f"{self.origin}{self.root(request)}/"
+    def signed_out_url(self, request: AppRequest) -> str:
+        """The absolute URL of the signed-out page (the post-logout redirect). Not the home page:
+        for a signed-out browser that starts a new sign-in at once (DESIGN.md)."""
+        return f"{self.origin}{self.root(request)}/signed-out"
 
     # --- handlers -----------------------------------------------------------------------
 
@@ -273,13 +277,13 @@ class AadWebApp:
     def on_logout_confirm(self, request: AppRequest) -> Response:
         session = self._session(request)
         if session is None:
-            return self._to(request, "/")
+            return self._to(request, "/signed-out")
         return self._page(request, pages.logout_page, csrf_token=session.csrf_token)
 
     def on_logout(self, request: AppRequest) -> Response:
         session = self._session(request)
         if session is None:
-            return self._to(request, "/")
+            return self._to(request, "/signed-out")
         sent = read_form(request).get("csrf_token", [])
         if len(sent) != 1 or not hmac.compare_digest(sent[0].encode(), session.csrf_token.encode()):
             log.warning("refused logout: missing or wrong CSRF token")
@@ -289,32 +293,35 @@ class AadWebApp:
                         "still signed in.",
                 what_to_do="Open the sign-out page again and press Sign out.",
             ))
-        url = self.signin.sign_out(session.session_id, post_logout_redirect_uri=self.app_root_url(request))
+        url = self.signin.sign_out(session.session_id, post_logout_redirect_uri=self.signed_out_url(request))
         response = redirect(url, 302)
         self.session_cookie.expire(response)
         self.browser_cookie.expire(response)
         return response
 
+    def on_signed_out(self, request: AppRequest) -> Response:
+        """Where the authority sends the browser after sign-out: a page, never a redirect into a
+        new sign-in. A browser that is (again) signed in goes home instead."""
+        if self._session(request) is not None:
+            return self._to(request, "/")
+        return self._page(request, pages.signed_out_page)
+
     def on_healthz(self, request: AppRequest) -> Response:
-        """Store and authority reachability, no secrets. 503 only when the store is down: that
-        host cannot serve. The authority check uses the cached metadata (one fetch a day when
-        healthy), so a load balancer's probes never hammer the authority."""
+        """Store and authority reachability, no secrets, no network call (DESIGN.md): the store's
+        ping (the store's own short timeouts), and how the process's last call to the authority
+        went (``unknown`` before the first). 503 only when the store is down: that host cannot
+        serve; an authority outage is every host's, so it must not take this one out."""
         try:
             self.store.ping()
             store_up = True
         except SessionStoreError as exc:
             log.warning("health check: session store unreachable: %s", exc)
             store_up = False
-        try:
-            self.signin.authority.metadata()
-            authority_up = True
-        except AadWebError as exc:
-            log.warning("health check: authority unreachable: %s: %s", type(exc).__name__, exc)
-            authority_up = False
+        authority = self.signin.authority.reachability
         body = {
-            "status": "ok" if store_up and authority_up else "degraded",
+            "status": "ok" if store_up and authority != "unreachable" else "degraded",
             "store": "ok" if store_up else "unreachable",
-            "authority": "ok" if authority_up else "unreachable",
+            "authority": authority,
             "version": __version__,
         }
         return Response(json.dumps(body), status=200 if store_up else 503, mimetype="application/json")

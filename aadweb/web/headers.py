@@ -7,8 +7,10 @@
 - ``X-Content-Type-Options: nosniff``, ``Referrer-Policy: no-referrer`` (URLs of the
   sign-in carry a ``state``; they must not leak to other sites), ``X-Frame-Options: DENY`` for
   old browsers, ``Cross-Origin-Opener-Policy: same-origin``.
-- ``Cache-Control: no-store`` on everything except the versioned stylesheet: a signed-in page
-  must never be kept by a shared cache or the browser's back button cache.
+- ``Cache-Control: no-store`` and ``Vary: Cookie`` on everything except the versioned
+  stylesheet: a signed-in page must never be kept by a shared cache or the browser's back
+  button cache, and whatever depends on the session (pages, redirects, error pages, signed in
+  or not) tells every cache that the cookie changes it (DESIGN.md, "What the browser gets").
 - ``Strict-Transport-Security`` only when the app is served over https.
 """
 
@@ -43,7 +45,7 @@ class SecurityHeaders:
         if https:
             headers.append(("Strict-Transport-Security", HSTS))
         self.headers: tuple[tuple[str, str], ...] = tuple(headers)
-        self._no_store = (*self.headers, ("Cache-Control", NO_STORE))
+        self._no_store = (*self.headers, ("Cache-Control", NO_STORE), ("Vary", "Cookie"))
         self._cacheable = (*self.headers, ("Cache-Control", STATIC_CACHE))
 
     def apply(self, response: Response, *, cacheable: bool = False) -> Response:

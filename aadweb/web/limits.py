@@ -29,7 +29,13 @@ from collections.abc import Mapping
 from typing import Final
 from urllib.parse import unquote, unquote_to_bytes
 
-from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, RequestURITooLarge, UnsupportedMediaType
+from werkzeug.exceptions import (
+    BadRequest,
+    HTTPException,
+    RequestEntityTooLarge,
+    RequestURITooLarge,
+    UnsupportedMediaType,
+)
 from werkzeug.wrappers import Request
 
 __all__ = [
@@ -54,8 +60,12 @@ MAX_FORM_PARTS: Final = 100
 #: Query strings (the code flow's callback carries a ~1 KB code).
 MAX_QUERY: Final = 8 * 1024
 MAX_RETURN_PATH: Final = 512
-#: The ``prompt`` values a person may ask for at ``/login`` (``admin_consent`` is not one).
-PROMPTS: Final = frozenset({"login", "select_account", "consent", "none"})
+#: The ``prompt`` values a person may ask for at ``/login``: all that the v1 authorize endpoint
+#: knows (``aadweb.protocol.authorize.PROMPTS``). ``admin_consent`` lets an administrator grant
+#: the app's permissions for the whole tenant (the "ask an admin to consent" page links it); it
+#: adds no risk: the authority shows its own consent screen, only to an administrator, for this
+#: app's registered permissions, and anyone could send the same authorize URL straight to it.
+PROMPTS: Final = frozenset({"login", "select_account", "consent", "admin_consent", "none"})
 
 _FORM: Final = "application/x-www-form-urlencoded"
 _BAD_ESCAPE: Final = re.compile(rb"%(?![0-9A-Fa-f]{2})")
@@ -114,13 +124,21 @@ def check_mount_point(request: Request) -> None:
 def read_form(request: Request) -> dict[str, list[str]]:
     """The urlencoded body as ``{name: [values]}`` (each value kept, so repeats can be refused).
 
-    415 for another content type, 413 beyond the size or part limits, 400 when badly encoded.
+    415 for another content type, 413 beyond the size or part limits, 400 when badly encoded
+    or when the body cannot be read at all.
     """
     if not request.mimetype and not request.content_length:
         return {}  # no body at all: an empty form
     if request.mimetype != _FORM:
         raise UnsupportedMediaType()
-    raw = request.get_data(cache=True)  # 413 past max_content_length; form parsing reuses the cache
+    try:
+        raw = request.get_data(cache=True)  # 413 past max_content_length; form parsing reuses the cache
+    except HTTPException:
+        raise  # 413; or 400 for a client that went away (Werkzeug turns OSError into ClientDisconnected)
+    except Exception as exc:
+        # The server could not decode the body: a malformed chunked encoding makes gunicorn raise
+        # its own exceptions (InvalidChunkSize, ChunkMissingTerminator), which are not OSError.
+        raise BadRequest(f"the request body could not be read ({type(exc).__name__})") from exc
     if raw.count(b"&") >= MAX_FORM_PARTS:
         raise RequestEntityTooLarge()
     if not well_encoded(raw):

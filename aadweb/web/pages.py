@@ -15,6 +15,7 @@ from typing import Final
 
 from werkzeug.wrappers import Response
 
+from aadweb.protocol.aadsts import lookup_url
 from aadweb.protocol.graph import GraphUser
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "html_response",
     "logout_page",
     "problem_page",
+    "signed_out_page",
 ]
 
 #: Where the stylesheet is served, under the app's root.
@@ -95,11 +97,22 @@ def logout_page(*, root: str, csrf_token: str, css_version: str = "") -> str:
     return document(root=root, title="Sign out", main=main, css_version=css_version)
 
 
+def signed_out_page(*, root: str, css_version: str = "") -> str:
+    # No link to the home page: for a signed-out browser it starts a sign-in at once.
+    main = (
+        "<h1>You are signed out</h1>\n<p>Your session here has ended.</p>\n"
+        f'<p><a class="button" href="{e(root)}/login">Sign in</a></p>'
+    )
+    return document(root=root, title="Signed out", main=main, css_version=css_version)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Problem:
     """What went wrong, for a person: a title, what happened, what to do, details for support.
 
-    ``action`` is the link offered: ``"sign_in"`` (Sign in again), ``"home"`` or ``"retry"``.
+    ``action`` is the link offered: ``"sign_in"`` (Sign in again), ``"home"``, ``"retry"`` or
+    ``"admin_consent"`` (an administrator signs in with ``prompt=admin_consent``). ``aadsts``:
+    the AADSTS codes shown, each linked to Microsoft's explanation of it.
     """
 
     status: int
@@ -109,12 +122,15 @@ class Problem:
     details: tuple[tuple[str, str], ...] = ()
     action: str = "home"
     retry_after: int | None = None
+    aadsts: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         if not 400 <= self.status <= 599:
             raise ValueError("a problem is a 4xx or 5xx answer")
-        if self.action not in ("sign_in", "home", "retry"):
-            raise ValueError("action must be sign_in, home or retry")
+        if self.action not in ("sign_in", "home", "retry", "admin_consent"):
+            raise ValueError("action must be sign_in, home, retry or admin_consent")
+        if any(code <= 0 for code in self.aadsts):
+            raise ValueError("an AADSTS code is a positive number")
 
 
 def problem_page(problem: Problem, *, root: str, css_version: str = "") -> str:
@@ -125,8 +141,16 @@ def problem_page(problem: Problem, *, root: str, css_version: str = "") -> str:
         parts.append(f'<p><a class="button" href="{e(root)}/login">Sign in again</a></p>')
     elif problem.action == "retry":
         parts.append(f'<p><a class="button" href="{e(root)}/">Try again</a></p>')
+    elif problem.action == "admin_consent":
+        parts.append(f'<p><a class="button" href="{e(root)}/login?prompt=admin_consent">'
+                     "I am an administrator: grant consent</a></p>"
+                     f'<p><a href="{e(root)}/">Go to the home page</a></p>')
     else:
         parts.append(f'<p><a href="{e(root)}/">Go to the home page</a></p>')
+    if problem.aadsts:
+        links = ", ".join(f'<a href="{e(lookup_url(code))}" rel="noopener noreferrer">AADSTS{code}</a>'
+                          for code in problem.aadsts)
+        parts.append(f"<p>Microsoft's explanation: {links}</p>")
     if problem.details:
         parts.append(
             "<details><summary>Details for support</summary>"

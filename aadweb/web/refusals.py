@@ -15,10 +15,14 @@ from typing import Final
 from aadweb.errors import (
     AadWebError,
     AuthorityError,
+    AuthorityUnavailable,
     AuthorizationError,
     CallbackError,
+    ClientRefused,
     ConfigurationError,
+    GrantRefused,
     GraphError,
+    InvalidResponse,
     ReauthenticationRequired,
     SessionStoreError,
     StateMismatch,
@@ -47,21 +51,47 @@ def _authority_details(exc: AuthorityError) -> tuple[tuple[str, str], ...]:
     return tuple(details)
 
 
+def _seconds(retry_after: float | None) -> int | None:
+    return math.ceil(retry_after) if retry_after is not None else None
+
+
+def _when(wait: int | None) -> str:
+    return f"in {wait} second{'s' if wait != 1 else ''}" if wait is not None else "in a moment"
+
+
 def _authority(exc: AuthorityError) -> Problem:
     details = _authority_details(exc)
+    lookups = exc.error_codes
     if isinstance(exc, AuthorizationError) and exc.error == "access_denied":
         return Problem(
             status=exc.status, title="You cancelled the sign-in",
             message="The sign-in was cancelled, so you are not signed in.",
-            what_to_do="Sign in again when you are ready.", details=details, action="sign_in",
+            what_to_do="Sign in again when you are ready.", details=details, action="sign_in", aadsts=lookups,
         )
     explanation = aadsts.explain_error(exc)
+    if isinstance(exc, AuthorityUnavailable):
+        wait = _seconds(exc.retry_after)
+        return Problem(status=exc.status, title="The sign-in service is busy",
+                       message=f"The sign-in service asked us to slow down. Try again {_when(wait)}.",
+                       details=details, action="retry", retry_after=wait, aadsts=lookups)
+    if isinstance(exc, ClientRefused):
+        # The app itself was refused: signing in again cannot help; its operator must act.
+        admin = f" For the administrator: {explanation.title} {explanation.what_to_do}" if explanation else ""
+        return Problem(status=exc.status, title="This application is misconfigured", message=exc.user_message,
+                       what_to_do="Tell the administrator of this application, and give them the error code and "
+                                  f"the trace ID below.{admin}",
+                       details=details, action="home", aadsts=lookups)
+    if isinstance(exc, GrantRefused):
+        title = explanation.title if explanation else "The sign-in could not be completed"
+        todo = explanation.what_to_do if explanation else "Sign in again."
+        return Problem(status=exc.status, title=title, message=exc.user_message, what_to_do=todo,
+                       details=details, action="sign_in", aadsts=lookups)
     if explanation is not None:
         return Problem(status=exc.status, title=explanation.title, message=exc.user_message,
-                       what_to_do=explanation.what_to_do, details=details, action="sign_in")
+                       what_to_do=explanation.what_to_do, details=details, action="sign_in", aadsts=lookups)
     title = "The sign-in was not completed" if isinstance(exc, AuthorizationError) else "The sign-in service said no"
     return Problem(status=exc.status, title=title, message=exc.user_message,
-                   what_to_do=f"Sign in again. {_SUPPORT}", details=details, action="sign_in")
+                   what_to_do=f"Sign in again. {_SUPPORT}", details=details, action="sign_in", aadsts=lookups)
 
 
 def _graph(exc: GraphError) -> Problem:
@@ -73,11 +103,18 @@ def _graph(exc: GraphError) -> Problem:
     if exc.client_request_id:
         details.append(("client-request-id", exc.client_request_id))
     if exc.http_status in (429, 503):
-        wait = math.ceil(exc.retry_after) if exc.retry_after is not None else None
-        when = f"in {wait} second{'s' if wait != 1 else ''}" if wait is not None else "in a moment"
+        wait = _seconds(exc.retry_after)
         return Problem(status=503, title="Microsoft Graph is busy",
-                       message=f"Microsoft Graph asked us to slow down. Try again {when}.",
+                       message=f"Microsoft Graph asked us to slow down. Try again {_when(wait)}.",
                        details=tuple(details), action="retry", retry_after=wait)
+    if exc.http_status == 403:
+        # Authorization_RequestDenied and friends: the app lacks the permission or the consent.
+        return Problem(status=403, title="This application is not allowed to read this",
+                       message="Microsoft Graph refused: this application does not have the permission, or "
+                               "nobody has consented to it reading this for you.",
+                       what_to_do="Ask an administrator of your organisation to grant consent to this application "
+                                  "(admin consent) for the Microsoft Graph permission it needs (User.Read).",
+                       details=tuple(details), action="admin_consent")
     return Problem(status=502, title="Microsoft Graph could not answer", message=exc.user_message,
                    what_to_do=f"Try again. {_SUPPORT}", details=tuple(details), action="retry")
 
@@ -106,6 +143,11 @@ def describe(exc: AadWebError) -> Problem:
     if isinstance(exc, SessionStoreError):
         return Problem(status=exc.status, title="Please try again shortly", message=exc.user_message,
                        action="retry", retry_after=STORE_RETRY)
+    if isinstance(exc, InvalidResponse):
+        # Most often permanent (a changed or broken service): no "try again in a moment".
+        return Problem(status=exc.status, title="The service sent an answer this application cannot use",
+                       message=exc.user_message,
+                       what_to_do="If it keeps happening, tell the administrator of this application.")
     if isinstance(exc, ConfigurationError):
         return Problem(status=500, title="This application is not configured", message=exc.user_message)
     status = exc.status if 400 <= exc.status <= 599 else 500

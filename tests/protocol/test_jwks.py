@@ -7,7 +7,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
-from aadweb.errors import InvalidResponse
+from aadweb.errors import AuthorityError, AuthorityUnavailable, InvalidResponse, KeyNotFound
 from aadweb.protocol.http import HttpResponse
 from aadweb.protocol.jwks import build_jwks_request, parse_jwks
 from tests.protocol.tokenfactory import signers
@@ -57,15 +57,27 @@ def test_parse_jwks_keeps_a_key_without_kid_or_x5t_as_the_only_key() -> None:
     assert keys.only_key is not None and keys.kids == frozenset() and keys.find({"kid": "kid-one"}) is None
 
 
-@pytest.mark.parametrize("body", [{"keys": []}, {"keys": "x"}, {}, [1]])
-def test_parse_jwks_refuses_a_set_without_usable_keys(body: Any) -> None:
+@pytest.mark.parametrize("body", [{"keys": "x"}, {}, [1]])
+def test_parse_jwks_refuses_an_answer_that_is_not_a_key_set(body: Any) -> None:
     with pytest.raises(InvalidResponse):
         parse_jwks(answer(body))
 
 
+@pytest.mark.parametrize("keys", [[], [{"kty": "oct", "kid": "k", "k": "c2VjcmV0"}], ["not-an-object"]])
+def test_parse_jwks_without_a_usable_key_leaves_tokens_without_a_key(keys: Any) -> None:
+    """DESIGN.md: "no usable key" is an id_token check that failed (401), not a broken answer."""
+    with pytest.raises(KeyNotFound):
+        parse_jwks(answer({"keys": keys}))
+
+
 def test_parse_jwks_refuses_errors_and_non_json() -> None:
-    with pytest.raises(InvalidResponse):
+    with pytest.raises(AuthorityError) as info:
         parse_jwks(answer({"keys": []}, status=500))
+    assert info.value.error == "server_error" and info.value.status == 502
+    with pytest.raises(AuthorityUnavailable):
+        parse_jwks(HttpResponse(status=503, headers={"retry-after": "5"}, body=b"<html>"))
+    with pytest.raises(InvalidResponse):
+        parse_jwks(answer({"keys": []}, status=404))
     with pytest.raises(InvalidResponse):
         parse_jwks(HttpResponse(status=200, body=b"<html>"))
 

@@ -69,7 +69,7 @@ def test_graph_403_is_a_clean_page(rig: Rig) -> None:
     browser = _signed_in(rig)
     rig.idp.script.graph = lambda r: graph_error(403, "Authorization_RequestDenied", MARKUP)
     page = rig.get(browser, "/graphcall")
-    rig.assert_refused(page, 502, sessions=1, graph_calls=1)
+    rig.assert_refused(page, 403, sessions=1, graph_calls=1)
     assert "Authorization_RequestDenied" in page.text and MARKUP not in page.text
 
 

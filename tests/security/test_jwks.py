@@ -85,26 +85,49 @@ def test_jwks_down_with_keys_cached_still_signs_in(rig: Rig) -> None:
     assert any("JWKS refresh failed" in r.getMessage() for r in rig.caplog.records)
 
 
+@pytest.mark.parametrize(("answer", "status"), [
+    (lambda r: raw_answer("<h1>Service Unavailable</h1>", 503, content_type="text/html"), 503),
+    (lambda r: json_answer({"error": "server_error"}, 500), 502),
+], ids=["503-html", "500-json"])
+def test_jwks_down_cold_is_a_clear_error(rig: Rig, answer: Any, status: int) -> None:
+    """The key set endpoint failing at the first fetch: the sign-in service is down (try again)."""
+    rig.idp.script.jwks = answer
+    page = rig.attempt()
+    rig.assert_refused(page, status)
+    assert "sign-in service" in page.text and rig.idp.hits["token"] == 0
+
+
 @pytest.mark.parametrize("answer", [
-    lambda r: raw_answer("<h1>Service Unavailable</h1>", 503, content_type="text/html"),
-    lambda r: json_answer({"error": "server_error"}, 500),
     lambda r: raw_answer("not json"),
-    lambda r: json_answer({"keys": []}),
     lambda r: json_answer({"keys": "K1"}),
     lambda r: json_answer([K1.jwk()]),
+], ids=["not-json", "not-a-list", "array"])
+def test_jwks_malformed_cold_is_a_502_that_does_not_say_try_again_in_a_moment(rig: Rig, answer: Any) -> None:
+    """Not a key set at all: an answer this app cannot use (502); a permanent fault, so the
+    page does not promise that a moment will fix it."""
+    rig.idp.script.jwks = answer
+    page = rig.attempt()
+    rig.assert_refused(page, 502)
+    assert "sign-in service" in page.text and "cannot use" in page.text and rig.idp.hits["token"] == 0
+    assert "in a moment" not in page.text
+
+
+@pytest.mark.parametrize("answer", [
+    lambda r: json_answer({"keys": []}),
     lambda r: json_answer({"keys": [K1.jwk(use="enc")]}),
     lambda r: json_answer({"keys": [K1.jwk(alg="RS512")]}),
     lambda r: json_answer({"keys": [K1.jwk(kty="EC")]}),
     lambda r: json_answer({"keys": [rsa_key("weak", 1024).jwk(kid="hostile-k1")]}),
     lambda r: json_answer({"keys": [{"kty": "oct", "kid": "hostile-k1", "k": "c2VjcmV0"}]}),
-], ids=["503-html", "500-json", "not-json", "empty", "not-a-list", "array", "use-enc", "alg-rs512", "kty-ec",
-        "rsa-1024", "oct"])
-def test_jwks_down_cold_is_a_clear_error(rig: Rig, answer: Any) -> None:
-    """No usable key at the first fetch: a 502 page saying the sign-in service failed."""
+], ids=["empty", "use-enc", "alg-rs512", "kty-ec", "rsa-1024", "oct"])
+def test_jwks_without_a_usable_key_is_a_401_like_any_failed_check(rig: Rig, answer: Any) -> None:
+    """DESIGN.md: any id_token check failed, "no usable key" included: 401, could not be verified,
+    never "try again in a moment"."""
     rig.idp.script.jwks = answer
     page = rig.attempt()
-    rig.assert_refused(page, "5xx")
-    assert "sign-in service" in page.text and rig.idp.hits["token"] == 0
+    rig.assert_refused(page, 401)
+    assert failed_check(page) == "key" and "could not be verified" in page.text
+    assert "in a moment" not in page.text and rig.idp.hits["token"] == 0
 
 
 def test_jwks_with_a_small_rsa_key_under_the_tenants_kid_is_not_used(rig: Rig) -> None:

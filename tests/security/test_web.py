@@ -171,7 +171,7 @@ def test_host_and_forwarded_headers_are_ignored_without_a_trusted_proxy(rig: Rig
     out = browser.post("/logout", data={"csrf_token": token}, headers=EVIL_HEADERS)
     assert out.status_code == 302 and "evil" not in out.headers["Location"]
     post_logout = parse_qs(urlsplit(out.headers["Location"]).query)["post_logout_redirect_uri"]
-    assert post_logout == [f"{rig.url}/"]
+    assert post_logout == [f"{rig.url}/signed-out"]
     for hop in browser.hops:
         if browser._is_app(hop.url):
             assert "evil" not in hop.text and all("evil" not in v for v in hop.headers.values())

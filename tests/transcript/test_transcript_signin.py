@@ -204,8 +204,8 @@ def test_a_token_endpoint_error_is_recorded_without_secrets(serve: Callable[...,
     assert body["trace_id"] == token["trace_id"] and body["correlation_id"] == token["correlation_id"]
     assert "AADSTS70008" in body["error_description"]
     refused = recs[-1]
-    assert refused["leg"] == "refused" and refused["response"]["status"] == 502
-    assert refused["error"]["type"] == "AuthorityError" and refused["error"]["error_codes"] == [70008]
+    assert refused["leg"] == "refused" and refused["response"]["status"] == 400  # invalid_grant: sign in again
+    assert refused["error"]["type"] == "GrantRefused" and refused["error"]["error_codes"] == [70008]
     assert refused["trace_id"] == token["trace_id"]
     assert_no_secrets(wire_log.read_text(encoding="utf-8"), secrets_sent(emulator, served, [browser]))
 

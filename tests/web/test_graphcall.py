@@ -115,9 +115,59 @@ def test_graph_throttling_shows_a_busy_page(served: Served, emulator: Emulator) 
     assert served.store.get_session(_session_id(browser)) is not None  # still signed in
 
 
-def test_other_graph_errors_show_the_request_id(served: Served, emulator: Emulator) -> None:
+def test_graph_403_is_a_403_asking_an_admin_to_consent(served: Served, emulator: Emulator) -> None:
+    """Authorization_RequestDenied: the app lacks the permission or the consent (DESIGN.md: 403)."""
     browser = _signed_in(served)
     emulator.faults.graph_error("Authorization_RequestDenied", status=403, times=1)
     page = browser.get("/graphcall")
+    assert page.status_code == 403 and "not allowed to read this" in page.text
+    assert "administrator" in page.text and "consent" in page.text
+    assert 'href="/login?prompt=admin_consent"' in page.text
+    assert "request-id" in page.text and "Authorization_RequestDenied" in page.text
+    assert served.store.get_session(_session_id(browser)) is not None  # still signed in
+
+
+def test_other_graph_errors_show_the_request_id(served: Served, emulator: Emulator) -> None:
+    browser = _signed_in(served)
+    emulator.faults.graph_error("generalException", status=500, times=1)
+    page = browser.get("/graphcall")
     assert page.status_code == 502 and "request-id" in page.text
-    assert "Authorization_RequestDenied" in page.text
+    assert "generalException" in page.text
+
+
+def test_a_busy_token_endpoint_during_a_refresh_is_waited_out_when_short(served: Served, emulator: Emulator) -> None:
+    """A refresh honours a short Retry-After (<= 2 s, within the deadline) once, as Graph calls do."""
+    emulator.faults.add(Fault(kind="token_lifetime", endpoint="token", seconds=10, times=1))
+    browser = _signed_in(served)
+    emulator.clear_requests()
+    emulator.faults.add(Fault(kind="error", endpoint="token", status=503, error="temporarily_unavailable",
+                              retry_after="0.2", times=1))
+    page = browser.get("/graphcall")
+    assert page.status_code == 200 and "Adele Vance" in page.text
+    assert _refresh_grants(emulator) == 2
+
+
+def test_a_busy_token_endpoint_during_a_refresh_is_a_503_with_its_retry_after(
+    served: Served, emulator: Emulator
+) -> None:
+    emulator.faults.add(Fault(kind="token_lifetime", endpoint="token", seconds=10, times=1))
+    browser = _signed_in(served)
+    emulator.clear_requests()
+    emulator.faults.add(Fault(kind="error", endpoint="token", status=429, error="temporarily_unavailable",
+                              retry_after="30", times=1))
+    page = browser.get("/graphcall")
+    assert page.status_code == 503 and page.headers["Retry-After"] == "30"
+    assert "try again in 30 seconds" in page.text.lower()
+    assert _refresh_grants(emulator) == 1 and emulator.count("GET", "/v1.0/me") == 0
+    assert served.store.get_session(_session_id(browser)) is not None  # still signed in
+
+
+def test_a_refresh_needing_interaction_asks_to_sign_in_again(served: Served, emulator: Emulator) -> None:
+    """interaction_required / consent_required on a refresh (MFA, Conditional Access): sign in again."""
+    emulator.faults.add(Fault(kind="token_lifetime", endpoint="token", seconds=10, times=1))
+    browser = _signed_in(served)
+    session_id = _session_id(browser)
+    emulator.faults.token_error(50076, error="interaction_required", status=400)
+    page = browser.get("/graphcall")
+    assert page.status_code == 401 and "sign in again" in page.text.lower()
+    assert served.store.get_session(session_id) is None and browser.cookie("aadweb_session") is None

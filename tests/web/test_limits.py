@@ -30,7 +30,9 @@ def test_the_length_limit_is_512() -> None:
 def test_hints() -> None:
     assert sign_in_hints({"prompt": "login", "login_hint": "a@b.example", "domain_hint": "b.example"}) == {
         "prompt": "login", "login_hint": "a@b.example", "domain_hint": "b.example"}
-    assert sign_in_hints({"prompt": "admin_consent", "login_hint": "a b", "domain_hint": "b/c"}) == {}
+    assert sign_in_hints({"prompt": "admin_consent", "login_hint": "a b", "domain_hint": "b/c"}) == {
+        "prompt": "admin_consent"}
+    assert sign_in_hints({"prompt": "Admin_Consent"}) == {} and sign_in_hints({"prompt": "login consent"}) == {}
     assert sign_in_hints({"login_hint": "x" * 257, "domain_hint": "-bad.example"}) == {}
     assert sign_in_hints({"login_hint": "\u00e9l\u00e8ve@\u00e9cole.example"})["login_hint"].startswith("\u00e9")
     assert sign_in_hints({}) == {}

@@ -37,16 +37,37 @@ def test_logout_confirms_then_ends_the_session(served: Served, emulator: Emulato
     assert out.status_code == 302
     location = out.headers["Location"]
     assert location.startswith(f"{served.settings.authority_host}/{DEMO_TENANT_ID}/oauth2/logout?")
-    assert parse_qs(urlsplit(location).query)["post_logout_redirect_uri"] == [served.url + "/"]
+    assert parse_qs(urlsplit(location).query)["post_logout_redirect_uri"] == [served.url + "/signed-out"]
     assert served.store.get_session(session_id) is None
     expired = out.raw.headers.getlist("Set-Cookie")
     assert len(expired) == 2 and all("Max-Age=0" in c for c in expired)
     assert browser.cookie("aadweb_session") is None and browser.cookie("aadweb_browser") is None
 
-    # The authority sends the browser back to the app root, which is signed out now.
+    # The authority sends the browser back to the signed-out page, which starts no sign-in.
     back = browser.get(location)
-    assert back.status_code == 302 and back.headers["Location"] == served.url + "/"
+    assert back.status_code == 302 and back.headers["Location"] == served.url + "/signed-out"
     assert browser.get("/").headers["Location"] == "/login"
+
+
+def test_after_sign_out_the_authority_lands_the_browser_on_a_signed_out_page(served: Served) -> None:
+    """DESIGN.md: sign-out lands on a signed-out page that does not start a new sign-in by itself."""
+    browser, _ = _signed_in(served)
+    confirm = browser.get("/logout")
+    out = browser.post("/logout", data={"csrf_token": _csrf(confirm.text)})
+    assert served.store.counts()["pending"] == 0
+    landed = browser.follow(out, stop_at_authority=False)  # to the authority and back, as a browser does
+    assert landed.status_code == 200 and landed.url == served.url + "/signed-out"
+    assert "<h1>You are signed out</h1>" in landed.text and '<a class="button" href="/login">Sign in</a>' in landed.text
+    assert landed.headers["Cache-Control"] == "no-store" and "Location" not in landed.headers
+    assert served.store.counts() == {**served.store.counts(), "pending": 0, "sessions": 0}  # no sign-in started
+    assert browser.cookie("aadweb_browser") is None and browser.cookie("aadweb_session") is None
+
+
+def test_the_signed_out_page_when_signed_in_goes_home(served: Served) -> None:
+    browser, _ = _signed_in(served)
+    resp = browser.get("/signed-out")
+    assert resp.status_code == 302 and resp.headers["Location"] == "/"
+    assert served.store.counts()["pending"] == 0
 
 
 def test_logout_without_or_with_a_wrong_csrf_token_changes_nothing(served: Served) -> None:
@@ -65,7 +86,9 @@ def test_logout_needs_a_form(served: Served) -> None:
     assert resp.status_code == 415 and served.store.get_session(session_id) is not None
 
 
-def test_logout_when_signed_out_goes_home(served: Served) -> None:
+def test_logout_when_signed_out_shows_the_signed_out_page(served: Served) -> None:
+    """Not "/": that would start a sign-in for someone who asked to be signed out."""
     browser = served.browser()
-    assert browser.get("/logout").headers["Location"] == "/"
-    assert browser.post("/logout", data={"csrf_token": "x"}).headers["Location"] == "/"
+    assert browser.get("/logout").headers["Location"] == "/signed-out"
+    assert browser.post("/logout", data={"csrf_token": "x"}).headers["Location"] == "/signed-out"
+    assert browser.get("/signed-out").status_code == 200 and served.store.counts()["pending"] == 0

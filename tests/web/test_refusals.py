@@ -68,12 +68,71 @@ def test_an_authorize_error_is_explained(served: Served, emulator: Emulator) -> 
     assert "AADSTS700016" in page.text and "Trace ID" in page.text and "Correlation ID" in page.text
 
 
-def test_a_token_endpoint_error_is_explained(served: Served, emulator: Emulator) -> None:
-    emulator.faults.token_error(7000215, error="invalid_client", status=401)
+def _lookup(code: int) -> str:
+    return f'<a href="https://login.microsoftonline.com/error?code={code}" rel="noopener noreferrer">AADSTS{code}</a>'
+
+
+@pytest.mark.parametrize(("aadsts", "title"), [
+    (54005, "The authorization code was already redeemed."),
+    (70008, "The authorization code or refresh token has expired or was revoked."),
+    (50148, "The PKCE code_verifier does not match the code_challenge."),
+])
+def test_the_token_endpoint_refusing_the_code_is_a_400_asking_to_sign_in_again(
+    served: Served, emulator: Emulator, caplog: pytest.LogCaptureFixture, aadsts: int, title: str
+) -> None:
+    """invalid_grant: the grant the browser brought (a used, expired or injected code, a PKCE
+    mismatch) was refused: the person's move, not the operator's (DESIGN.md: 400)."""
+    emulator.faults.token_error(aadsts, error="invalid_grant", status=400)
     browser = served.browser()
     page = browser.follow(browser.deliver(browser.authenticate(browser.start())))
-    assert page.status_code == 502 and "The client secret is not valid." in page.text
-    assert "AADSTS7000215" in page.text and served.store.counts()["sessions"] == 0
+    assert page.status_code == 400 and title in page.text and 'href="/login">Sign in again' in page.text
+    assert f"AADSTS{aadsts}" in page.text and "Trace ID" in page.text and _lookup(aadsts) in page.text
+    assert served.store.counts()["sessions"] == 0
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+@pytest.mark.parametrize(("error", "aadsts", "status", "explained"), [
+    ("invalid_client", 7000215, 401, "The client secret is not valid."),
+    ("invalid_client", 7000222, 401, "The client secret has expired."),
+    ("unauthorized_client", 7000112, 400, "The application is disabled."),
+    ("unauthorized_client", 700016, 400, "The application was not found in the tenant."),
+    ("invalid_request", 90014, 400, "A required field is missing from the request."),
+    ("unsupported_grant_type", 70003, 400, ""),
+])
+def test_the_token_endpoint_refusing_the_app_is_a_502_logged_as_an_error(
+    served: Served, emulator: Emulator, caplog: pytest.LogCaptureFixture, error: str, aadsts: int, status: int,
+    explained: str,
+) -> None:
+    """The app itself was refused: nobody can sign in until the operator acts (DESIGN.md: 502,
+    logged as an error; the page says the app is misconfigured, tell its administrator)."""
+    emulator.faults.token_error(aadsts, error=error, status=status)
+    browser = served.browser()
+    page = browser.follow(browser.deliver(browser.authenticate(browser.start())))
+    assert page.status_code == 502 and "This application is misconfigured" in page.text
+    assert "Tell the administrator of this application" in page.text and explained in page.text
+    assert f"AADSTS{aadsts}" in page.text and "Trace ID" in page.text and _lookup(aadsts) in page.text
+    assert "Sign in again" not in page.text  # signing in again cannot help
+    assert served.store.counts()["sessions"] == 0
+    errors = [r for r in caplog.records if r.levelname == "ERROR" and r.name == "aadweb.web"]
+    assert len(errors) == 1 and f"AADSTS{aadsts}" in errors[0].getMessage()
+    assert served.client_secret not in caplog.text
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_a_busy_token_endpoint_is_a_503_with_its_retry_after(served: Served, emulator: Emulator, status: int) -> None:
+    emulator.faults.add(Fault(kind="error", endpoint="token", status=status, error="temporarily_unavailable",
+                              retry_after="20", times=1))
+    browser = served.browser()
+    page = browser.follow(browser.deliver(browser.authenticate(browser.start())))
+    assert page.status_code == 503 and page.headers["Retry-After"] == "20"
+    assert "try again in 20 seconds" in page.text.lower() and served.store.counts()["sessions"] == 0
+
+
+def test_an_authorize_error_links_microsofts_explanation(served: Served, emulator: Emulator) -> None:
+    emulator.faults.authorize_error("invalid_request", aadsts=50011)
+    browser = served.browser()
+    page = browser.follow(browser.deliver(browser.authenticate(browser.start())))
+    assert page.status_code == 400 and _lookup(50011) in page.text
 
 
 def test_a_bad_id_token_is_refused(served: Served, emulator: Emulator) -> None:
@@ -211,3 +270,44 @@ def test_an_unexpected_error_is_a_generic_500_without_details(served: Served, ca
     logged = caplog.text
     assert "in boom" in logged  # where it happened ...
     assert "SECRETCODE" not in logged and "internal detail" not in logged  # ... never what it said
+
+
+class _ServerParseError(Exception):
+    """What a WSGI server may raise from ``wsgi.input`` for a body it cannot decode (gunicorn's
+    InvalidChunkSize is such an Exception, not an OSError)."""
+
+
+class _UndecodableInput:
+    def read(self, size: int = -1) -> bytes:
+        raise _ServerParseError("bad chunk")
+
+    def readinto(self, buffer: bytearray) -> int:
+        raise _ServerParseError("bad chunk")
+
+    def readline(self, size: int = -1) -> bytes:
+        raise _ServerParseError("bad chunk")
+
+
+@pytest.mark.parametrize("signed_in", [False, True])
+def test_a_body_the_server_cannot_decode_is_a_400_page(served: Served, signed_in: bool) -> None:
+    """POST /getAToken, and POST /logout with a session (its form is read): any exception from the
+    server's input stream is a 400 page, never the 500 of an unexpected error."""
+    cookie = ""
+    if signed_in:
+        browser = served.browser()
+        browser.sign_in()
+        cookie = "; ".join(f"{c.name}={c.value}" for c in browser.cookies.values())
+    for path in ("/getAToken", "/logout"):
+        environ = EnvironBuilder(path=path, method="POST", content_type="application/x-www-form-urlencoded",
+                                 headers={"Cookie": cookie} if cookie else None).get_environ()
+        environ.pop("CONTENT_LENGTH", None)
+        environ.update({"wsgi.input": _UndecodableInput(), "wsgi.input_terminated": True,
+                        "HTTP_TRANSFER_ENCODING": "chunked"})
+        app_iter, status, _ = run_wsgi_app(served.app, environ, buffered=True)
+        text = b"".join(app_iter).decode()
+        if path == "/logout" and not signed_in:
+            assert status.startswith("302"), status  # signed out: the form is never read
+            continue
+        assert status.startswith("400"), (path, status)
+        assert "could not be understood" in text
+        _no_traceback(text)

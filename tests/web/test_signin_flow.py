@@ -147,8 +147,17 @@ def test_hints_are_passed_only_when_well_formed(served: Served) -> None:
     q = _query(browser.start(f"/login?{hints}"))
     assert (q["prompt"], q["login_hint"], q["domain_hint"]) == (
         "select_account", "lee.gu@contoso.example", "contoso.example")
-    q = _query(browser.start(f"/login?{_urlencode(prompt='admin_consent', login_hint='a b', domain_hint='x/y')}"))
+    q = _query(browser.start(f"/login?{_urlencode(prompt='bogus', login_hint='a b', domain_hint='x/y')}"))
     assert "prompt" not in q and "login_hint" not in q and "domain_hint" not in q
+
+
+def test_an_administrator_can_ask_for_admin_consent(served: Served, emulator: Emulator) -> None:
+    """v1 authorize supports prompt=admin_consent; the Graph 403 page links it for administrators."""
+    browser = served.browser()
+    authorize_url = browser.start("/login?prompt=admin_consent")
+    assert _query(authorize_url)["prompt"] == "admin_consent"
+    page = browser.follow(browser.deliver(browser.authenticate(authorize_url)))
+    assert page.status_code == 200 and "You are signed in" in page.text
 
 
 def test_mounted_under_a_sub_path(serve: Callable[..., Served], emulator: Emulator) -> None:
@@ -162,7 +171,8 @@ def test_mounted_under_a_sub_path(serve: Callable[..., Served], emulator: Emulat
     assert 'action="/auth/logout"' in confirm.text
     out = browser.post("/logout", data={"csrf_token": _hidden(confirm.text, "csrf_token")})
     assert out.status_code == 302
-    assert _query(out.headers["Location"])["post_logout_redirect_uri"] == served.url.rsplit("/auth", 1)[0] + "/auth/"
+    signed_out = served.url.rsplit("/auth", 1)[0] + "/auth/signed-out"
+    assert _query(out.headers["Location"])["post_logout_redirect_uri"] == signed_out
     app_locations = [h.headers["Location"] for h in browser.hops
                      if "Location" in h.headers and browser._is_app(h.url)
                      and not h.headers["Location"].startswith(served.settings.authority_host)]

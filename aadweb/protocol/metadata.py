@@ -18,8 +18,8 @@ from urllib.parse import urlsplit
 
 from aadweb.errors import InvalidResponse
 from aadweb.protocol.aadsts import error_from_response
+from aadweb.protocol.hosts import is_loopback_host
 from aadweb.protocol.http import HttpRequest, HttpResponse
-from aadweb.settings import is_loopback_host
 
 __all__ = [
     "AuthorityMetadata",

@@ -34,12 +34,13 @@ from aadweb.errors import (
     ReauthenticationRequired,
     SessionStoreError,
     StateMismatch,
+    Verdict,
 )
 from aadweb.flow import flow_id_for
 from aadweb.graph import GraphClient
 from aadweb.protocol.callback import callback_state, parse_callback
 from aadweb.protocol.graph import GraphUser
-from aadweb.protocol.idtoken import ValidatedIdToken, Verdict, match_back_channel
+from aadweb.protocol.idtoken import ValidatedIdToken, match_back_channel
 from aadweb.protocol.pkce import code_challenge_s256
 from aadweb.protocol.token import TokenResponse
 from aadweb.secret import Secret

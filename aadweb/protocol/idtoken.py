@@ -1,7 +1,7 @@
 """id_token validation: OpenID Connect Core 1.0 3.1.3.7 and 3.3.2.12, for Azure AD v1.
 
 Every check below must hold or the sign-in is refused; none can be switched off and every
-expected value is a required argument. Each check leaves a :class:`Verdict` (name, passed,
+expected value is a required argument. Each check leaves a :class:`~aadweb.errors.Verdict` (name, passed,
 spec reference) so the wire transcript can show what was checked; a failure raises the
 :class:`~aadweb.errors.TokenValidationError` subclass for that check, carrying the verdicts
 so far.
@@ -29,17 +29,22 @@ from typing import Any, Final
 
 from aadweb.errors import (
     AudienceMismatch,
+    AuthorizedPartyMismatch,
+    BackChannelMismatch,
     ClaimMissing,
     ClaimTypeInvalid,
     CodeHashMismatch,
+    IssuedInFuture,
     IssuerMismatch,
     KeyNotFound,
-    MalformedToken,
     NonceMismatch,
+    TenantMismatch,
     TenantNotAllowed,
     TokenExpired,
     TokenNotYetValid,
     TokenValidationError,
+    UnsignedTokenRefused,
+    Verdict,
 )
 from aadweb.protocol.jwks import KeySet
 from aadweb.protocol.jws import CompactJWS, b64url_encode, parse_compact, parse_unsigned, peek_header, verify_rs256
@@ -51,7 +56,6 @@ __all__ = [
     "IdTokenExpectations",
     "SingleTenant",
     "ValidatedIdToken",
-    "Verdict",
     "c_hash_of",
     "match_back_channel",
     "validate_back_channel",
@@ -59,16 +63,6 @@ __all__ = [
 ]
 
 _DISPLAY_CLAIMS: Final = ("name", "upn", "unique_name", "email", "given_name", "family_name", "preferred_username")
-
-
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    """One check of one token: what was checked, whether it held, and where the rule comes from."""
-
-    check: str
-    passed: bool
-    reference: str
-    detail: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -212,7 +206,7 @@ def validate_back_channel(
     if peek_header(token.reveal()).get("alg") == "none":
         order = BACK_CHANNEL_UNSIGNED_CHECKS
         if not channel_is_secure:
-            raise _fail(MalformedToken("an unsigned id_token over an insecure channel"), "signature", order)
+            raise _fail(UnsignedTokenRefused("an unsigned id_token over an insecure channel"), "signature", order)
         try:
             jws = parse_unsigned(token.reveal())
         except TokenValidationError as exc:
@@ -244,7 +238,7 @@ def match_back_channel(token: Secret, validated: IdTokenClaims) -> Verdict:
                         ("iss", validated.iss), ("sub", validated.sub)):
         got = p.get(claim)
         if got != want and not (claim == "aud" and got == [want]):
-            mismatch = IssuerMismatch(f"the token endpoint's id_token names another {claim}")
+            mismatch = BackChannelMismatch(f"the token endpoint's id_token names another {claim}", claim=claim)
             mismatch.verdicts = (Verdict("back-channel match", False, reference, str(mismatch)),)
             raise mismatch
     return Verdict("back-channel match", True, reference)
@@ -276,15 +270,16 @@ def _claim_error(payload: Mapping[str, Any], order: _Order) -> TokenValidationEr
     for claim in _STRING_CLAIMS:
         value = payload.get(claim)
         if value is None:
-            return _fail(ClaimMissing(f"the '{claim}' claim is missing"), "claims", order)
+            return _fail(ClaimMissing(f"the '{claim}' claim is missing", claim=claim), "claims", order)
         if not isinstance(value, str) or not value:
-            return _fail(ClaimTypeInvalid(f"the '{claim}' claim is not a non-empty string"), "claims", order)
+            return _fail(ClaimTypeInvalid(f"the '{claim}' claim is not a non-empty string", claim=claim), "claims",
+                         order)
     for claim in _TIME_CLAIMS:
         value = payload.get(claim)
         if value is None:
-            return _fail(ClaimMissing(f"the '{claim}' claim is missing"), "claims", order)
+            return _fail(ClaimMissing(f"the '{claim}' claim is missing", claim=claim), "claims", order)
         if not _is_numeric_date(value):
-            return _fail(ClaimTypeInvalid(f"the '{claim}' claim is not a finite number"), "claims", order)
+            return _fail(ClaimTypeInvalid(f"the '{claim}' claim is not a finite number", claim=claim), "claims", order)
     raise AssertionError("unreachable: every claim is well-formed")
 
 
@@ -313,7 +308,7 @@ def _check_claims(payload: Mapping[str, Any], expected: IdTokenExpectations, ord
     tenants = expected.tenants
     if isinstance(tenants, SingleTenant):
         if tid != tenants.tenant_id:
-            raise _fail(IssuerMismatch("the token comes from another tenant"), "tid", order)
+            raise _fail(TenantMismatch("the token comes from another tenant"), "tid", order)
     elif tid not in tenants.tenant_ids:
         raise _fail(TenantNotAllowed("the token's tenant is not allowed"), "tid", order)
     # OIDC Core 3.1.3.7 (2): iss MUST exactly match the issuer (v1: https://sts.windows.net/{tid}/).
@@ -330,7 +325,7 @@ def _check_claims(payload: Mapping[str, Any], expected: IdTokenExpectations, ord
     if nbf > now + leeway:
         raise _fail(TokenNotYetValid("the token is not valid yet (nbf)"), "nbf", order)
     if iat > now + leeway:
-        raise _fail(TokenNotYetValid("the token was issued in the future (iat)"), "iat", order)
+        raise _fail(IssuedInFuture("the token was issued in the future (iat)"), "iat", order)
 
     # OIDC Core 3.1.3.7 (11): the nonce MUST be present and equal the one sent.
     nonce = get("nonce")
@@ -349,11 +344,12 @@ def _check_audience(aud: object, azp: object, client_id: str, order: _Order) -> 
     if aud == client_id or aud == [client_id]:
         pass
     elif aud is None:
-        raise _fail(ClaimMissing("the 'aud' claim is missing"), "aud", order)
+        raise _fail(ClaimMissing("the 'aud' claim is missing", claim="aud"), "aud", order)
     elif not (type(aud) is str or (type(aud) is list and all(type(a) is str for a in aud))):
-        raise _fail(ClaimTypeInvalid("the 'aud' claim is not a string or a list of strings"), "aud", order)
+        raise _fail(ClaimTypeInvalid("the 'aud' claim is not a string or a list of strings", claim="aud"), "aud",
+                    order)
     else:
         raise _fail(AudienceMismatch("the token is not meant for this application"), "aud", order)
     # OIDC Core 3.1.3.7 (4)-(5): if azp is present it MUST be our client_id.
     if azp is not None and azp != client_id:
-        raise _fail(AudienceMismatch("the token's azp is another application"), "aud", order)
+        raise _fail(AuthorizedPartyMismatch("the token's azp is another application"), "aud", order)

@@ -18,7 +18,6 @@ fetched); the issuer and ``jwks_uri`` come from the tenant's OpenID metadata, fe
 
 from __future__ import annotations
 
-import re
 import time
 import uuid
 from collections.abc import Callable
@@ -27,7 +26,6 @@ from typing import Literal
 from aadweb.errors import (
     AuthorityUnavailable,
     ConfigurationError,
-    InvalidResponse,
     KeyNotFound,
     TokenValidationError,
     TransportError,
@@ -45,8 +43,15 @@ from aadweb.protocol.idtoken import (
 )
 from aadweb.protocol.jwks import KeySet, build_jwks_request, parse_jwks
 from aadweb.protocol.jws import peek_header
-from aadweb.protocol.logout import build_logout_url
-from aadweb.protocol.metadata import AuthorityMetadata, build_metadata_request, is_secure_url, parse_metadata
+from aadweb.protocol.logout import build_logout_url, logout_endpoint
+from aadweb.protocol.metadata import (
+    AuthorityMetadata,
+    build_metadata_request,
+    check_tenant_issuer,
+    is_secure_url,
+    parse_metadata,
+    tenant_id_from_issuer,
+)
 from aadweb.protocol.token import (
     ClientAssertionCredential,
     ClientCredential,
@@ -66,8 +71,6 @@ __all__ = ["Authority", "Reachability"]
 #: How the last call to the authority went: none made yet, answered, or not answered (no
 #: connection, TLS failure, deadline) / answered "busy or failing" (429, 5xx).
 Reachability = Literal["unknown", "ok", "unreachable"]
-
-_GUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
 
 class Authority:
@@ -134,9 +137,8 @@ class Authority:
         resp = self._send(build_metadata_request(self.authority_url))
         metadata = parse_metadata(resp, authority_host=self.settings.authority_host)
         s = self.settings
-        # A single tenant's metadata must name exactly the issuer we expect for it.
-        if s.tenant_is_guid and metadata.issuer != f"{s.issuer_prefix}{s.tenant}/":
-            raise InvalidResponse("the authority's metadata names an unexpected issuer for this tenant")
+        if s.tenant_is_guid:
+            check_tenant_issuer(metadata, issuer_prefix=s.issuer_prefix, tenant_id=s.tenant)
         return metadata
 
     def _fetch_keys(self) -> KeySet:
@@ -151,10 +153,7 @@ class Authority:
         if s.tenant_is_guid:
             return SingleTenant(tenant_id=s.tenant)
         # A verified domain: the tenant GUID is the one its metadata's issuer names.
-        match = re.fullmatch(re.escape(s.issuer_prefix) + f"({_GUID})/", self.metadata().issuer)
-        if match is None:
-            raise InvalidResponse("the authority's metadata issuer does not name a tenant GUID")
-        return SingleTenant(tenant_id=match.group(1))
+        return SingleTenant(tenant_id=tenant_id_from_issuer(self.metadata().issuer, issuer_prefix=s.issuer_prefix))
 
     def response_issuers(self) -> frozenset[str]:
         """RFC 9207: the issuers an authorization response's ``iss`` may name.
@@ -200,26 +199,32 @@ class Authority:
     def validate_front_channel(self, id_token: Secret, *, nonce: Secret, code: Secret) -> ValidatedIdToken:
         """Validate the hybrid flow's id_token; on an unknown ``kid`` refresh the keys once."""
         expected = self.expectations(nonce)
-        try:
-            return validate_front_channel(id_token, keys=self.keys(), expected=expected, code=code)
-        except KeyNotFound:
-            fresh = self._keys.refresh_for_unknown_kid()  # None within 5 minutes of the last one
-            if fresh is None:
-                raise
-            return validate_front_channel(id_token, keys=fresh, expected=expected, code=code)
+        return self._with_fresh_keys_on_unknown_kid(
+            lambda keys: validate_front_channel(id_token, keys=keys, expected=expected, code=code), self.keys
+        )
 
     def validate_back_channel(self, id_token: Secret, *, nonce: Secret) -> ValidatedIdToken:
         """The code flow's id_token from the token endpoint (unsigned allowed over TLS/loopback)."""
         expected = self.expectations(nonce)
         secure = self.token_channel_is_secure
+        return self._with_fresh_keys_on_unknown_kid(
+            lambda keys: validate_back_channel(id_token, keys=keys, expected=expected, channel_is_secure=secure),
+            lambda: self._keys_if_signed(id_token),
+        )
+
+    def _with_fresh_keys_on_unknown_kid(
+        self, validate: Callable[[KeySet], ValidatedIdToken], keys: Callable[[], KeySet]
+    ) -> ValidatedIdToken:
+        """``validate(keys())``; on :class:`KeyNotFound` (an unknown ``kid``) refresh the keys and
+        try once more. The refresh is rate-limited (DESIGN.md, JWKS): within 5 minutes of the last
+        unknown-kid refresh there is none, and the first refusal stands."""
         try:
-            return validate_back_channel(id_token, keys=self._keys_if_signed(id_token), expected=expected,
-                                         channel_is_secure=secure)
+            return validate(keys())
         except KeyNotFound:
-            fresh = self._keys.refresh_for_unknown_kid()
+            fresh = self._keys.refresh_for_unknown_kid()  # rate-limited: None within 5 minutes
             if fresh is None:
                 raise
-            return validate_back_channel(id_token, keys=fresh, expected=expected, channel_is_secure=secure)
+            return validate(fresh)
 
     def _keys_if_signed(self, id_token: Secret) -> KeySet:
         # An unsigned token needs no keys: don't make the sign-in depend on the JWKS then.
@@ -266,7 +271,7 @@ class Authority:
 
     def logout_url(self, post_logout_redirect_uri: str | None) -> str:
         return build_logout_url(
-            end_session_endpoint=f"{self.authority_url}/oauth2/logout",
+            end_session_endpoint=logout_endpoint(self.authority_url),
             post_logout_redirect_uri=post_logout_redirect_uri,
         )
 

@@ -36,7 +36,8 @@ from typing import TYPE_CHECKING, Final, TextIO
 
 from aadweb._devserver import DevServer
 from aadweb.errors import AadWebError, ConfigurationError
-from aadweb.settings import ClientCertificate, Settings, redact_url
+from aadweb.protocol.client_assertion import ClientCertificate
+from aadweb.settings import Settings, redact_url
 
 if TYPE_CHECKING:
     from aadweb.emulator import Emulator

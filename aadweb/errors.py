@@ -19,7 +19,8 @@ this tree at the one place that calls the foreign code, with ``raise ... from ex
     │   ├── GrantRefused              ... to the grant the browser brought (invalid_grant): 400
     │   ├── ClientRefused             ... to the app itself (invalid_client, ...): 502
     │   └── AuthorityUnavailable      ... is busy or down (429/503, temporarily_unavailable): 503
-    ├── TokenValidationError          an id_token failed a check (one subclass per check)
+    ├── TokenValidationError          an id_token failed a check (one subclass per check,
+    │                                 carrying check, claim and the verdicts so far)
     ├── GraphError                    Graph answered with an error envelope
     ├── TransportError                the network or the deadline failed us
     │   └── DeadlineExceeded
@@ -30,6 +31,7 @@ this tree at the one place that calls the foreign code, with ``raise ... from ex
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 __all__ = [
     "AadWebError",
@@ -37,6 +39,8 @@ __all__ = [
     "AuthorityError",
     "AuthorityUnavailable",
     "AuthorizationError",
+    "AuthorizedPartyMismatch",
+    "BackChannelMismatch",
     "CallbackError",
     "ClaimMissing",
     "ClaimTypeInvalid",
@@ -47,6 +51,7 @@ __all__ = [
     "GrantRefused",
     "GraphError",
     "InvalidResponse",
+    "IssuedInFuture",
     "IssuerMismatch",
     "KeyNotFound",
     "KeyNotNamed",
@@ -58,13 +63,16 @@ __all__ = [
     "SessionStoreError",
     "SignatureInvalid",
     "StateMismatch",
+    "TenantMismatch",
     "TenantNotAllowed",
     "TokenExpired",
     "TokenNotYetValid",
     "TokenTooOld",
     "TokenValidationError",
     "TransportError",
+    "UnsignedTokenRefused",
     "UnsupportedAlgorithm",
+    "Verdict",
 ]
 
 
@@ -208,14 +216,39 @@ class AuthorityUnavailable(AuthorityError):
 # --- id_token validation: one class per check --------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """One check of one token: what was checked, whether it held, and where the rule comes from.
+
+    ``aadweb.protocol.idtoken`` leaves one per check; the wire transcript shows them.
+    """
+
+    check: str
+    passed: bool
+    reference: str
+    detail: str = ""
+
+
 class TokenValidationError(AadWebError):
-    """An id_token failed validation. ``check`` names the check that failed."""
+    """An id_token failed validation: one subclass per check, as PyJWT has one per claim.
+
+    ``check`` names the check that failed (the name of its :class:`Verdict`); ``claim`` the
+    claim it looked at (``None`` for checks of the token as a whole: format, alg, key,
+    signature); ``verdicts`` the checks made up to and including the failed one.
+    """
 
     status = 401
     user_message = "The sign-in could not be verified, so it was refused. Please sign in again."
     check: str = "token"
-    #: The checks made up to and including the failed one (``aadweb.protocol.idtoken.Verdict``).
-    verdicts: tuple[object, ...] = ()
+    claim: str | None = None
+    verdicts: tuple[Verdict, ...] = ()
+
+    def __init__(self, message: str, *, claim: str | None = None, verdicts: tuple[Verdict, ...] = (),
+                 user_message: str | None = None) -> None:
+        super().__init__(message, user_message=user_message)
+        if claim is not None:
+            self.claim = claim
+        self.verdicts = verdicts
 
 
 class MalformedToken(TokenValidationError):
@@ -252,25 +285,33 @@ class SignatureInvalid(TokenValidationError):
     check = "signature"
 
 
+class UnsignedTokenRefused(TokenValidationError):
+    """An unsigned (``alg: none``) id_token that did not come from the token endpoint over TLS or
+    loopback (OIDC Core 3.1.3.7 (6))."""
+
+    check = "signature"
+
+
 class ClaimMissing(TokenValidationError):
-    """A required claim is absent."""
+    """A required claim is absent; ``claim`` names it."""
 
     check = "claims"
 
 
 class ClaimTypeInvalid(TokenValidationError):
-    """A claim has the wrong JSON type (e.g. ``exp`` as a string or a non-finite number)."""
+    """A claim has the wrong JSON type (e.g. ``exp`` as a string or a non-finite number); ``claim`` names it."""
 
     check = "claims"
 
 
-class IssuerMismatch(TokenValidationError):
-    """``iss`` is not exactly the expected issuer."""
+class TenantMismatch(TokenValidationError):
+    """Single-tenant sign-in: the token's ``tid`` is not the configured tenant."""
 
-    check = "iss"
+    check = "tid"
+    claim = "tid"
 
 
-class ResponseIssuerMismatch(IssuerMismatch):
+class ResponseIssuerMismatch(TokenValidationError):
     """RFC 9207: the authorization response's ``iss`` parameter is not the expected issuer."""
 
     check = "response_iss"
@@ -281,43 +322,78 @@ class TenantNotAllowed(TokenValidationError):
 
     status = 403
     check = "tid"
+    claim = "tid"
     user_message = "Your organisation is not allowed to sign in to this application."
 
 
+class IssuerMismatch(TokenValidationError):
+    """``iss`` is not exactly the expected issuer."""
+
+    check = "iss"
+    claim = "iss"
+
+
 class AudienceMismatch(TokenValidationError):
-    """``aud`` does not contain the client id, contains an untrusted audience, or ``azp`` is wrong."""
+    """``aud`` does not contain the client id, or contains an untrusted audience."""
 
     check = "aud"
+    claim = "aud"
+
+
+class AuthorizedPartyMismatch(TokenValidationError):
+    """``azp`` is present and names another client (OIDC Core 3.1.3.7 (4)-(5))."""
+
+    check = "aud"
+    claim = "azp"
 
 
 class TokenExpired(TokenValidationError):
     """``exp`` is in the past beyond the leeway."""
 
     check = "exp"
+    claim = "exp"
 
 
 class TokenNotYetValid(TokenValidationError):
-    """``nbf`` or ``iat`` is in the future beyond the leeway."""
+    """``nbf`` is in the future beyond the leeway."""
 
     check = "nbf"
+    claim = "nbf"
+
+
+class IssuedInFuture(TokenValidationError):
+    """``iat`` is in the future beyond the leeway."""
+
+    check = "iat"
+    claim = "iat"
 
 
 class TokenTooOld(TokenValidationError):
     """``iat`` is more than 24 hours (plus the leeway) in the past, whatever ``exp`` says."""
 
     check = "age"
+    claim = "iat"
 
 
 class NonceMismatch(TokenValidationError):
     """``nonce`` is missing or differs from the pending sign-in's nonce."""
 
     check = "nonce"
+    claim = "nonce"
 
 
 class CodeHashMismatch(TokenValidationError):
     """``c_hash`` is missing or does not match the authorization code."""
 
     check = "c_hash"
+    claim = "c_hash"
+
+
+class BackChannelMismatch(TokenValidationError):
+    """Hybrid flow: the token endpoint's id_token names another ``tid``, ``oid``, ``aud``, ``iss``
+    or ``sub`` than the validated one (OIDC Core 3.3.3.6); ``claim`` names the first that differs."""
+
+    check = "back-channel match"
 
 
 # --- Graph --------------------------------------------------------------------------------

@@ -12,25 +12,24 @@ printing a ``Settings`` shows fingerprints only.
 
 from __future__ import annotations
 
-import base64
-import ipaddress
 import math
 import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any, Final, TypeVar
 from urllib.parse import urlsplit
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from aadweb.errors import ConfigurationError
+from aadweb.protocol.authorize import RESPONSE_TYPES
+from aadweb.protocol.client_assertion import ClientCertificate
+from aadweb.protocol.hosts import is_loopback_host
 from aadweb.secret import Secret
 
-__all__ = ["CLOUDS", "ClientCertificate", "Cloud", "Settings", "is_loopback_host", "redact_url"]
+__all__ = ["CLOUDS", "Cloud", "Settings", "redact_url"]
 
 GUID_RE: Final = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 DOMAIN_RE: Final = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$")
@@ -39,7 +38,6 @@ WEAK_SECRET_KEYS: Final = frozenset({"development", "secret", "changeme", "chang
 MIN_SECRET_KEY_LENGTH: Final = 32
 #: AADWEB_CA_BUNDLE is read whole at start-up; system bundles are well under 1 MiB.
 MAX_CA_BUNDLE_BYTES: Final = 16 << 20
-RESPONSE_TYPES: Final = ("code id_token", "code")
 #: ``AADWEB_SESSION_LIFETIME``: default 8 hours (a working day), bounds 5 minutes to 90 days
 #: (Azure AD's refresh tokens end after 90 days of inactivity: a session cannot outlive that).
 DEFAULT_SESSION_LIFETIME: Final = 28800
@@ -82,38 +80,6 @@ CLOUDS: Final[Mapping[str, Cloud]] = {
 }
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ClientCertificate:
-    """A client certificate for ``client_assertion`` (RFC 7523): private key and thumbprint.
-
-    ``x5t`` is the base64url SHA-1 thumbprint Azure AD matches against the registered certificate.
-    """
-
-    path: str
-    private_key: rsa.RSAPrivateKey = field(repr=False)
-    x5t: str
-    not_after: float
-
-    @classmethod
-    def from_pem(cls, pem: bytes, *, path: str = "<memory>") -> ClientCertificate:
-        """Parse a PEM holding an unencrypted RSA private key and its certificate."""
-        try:
-            key = serialization.load_pem_private_key(pem, password=None)
-        except (ValueError, TypeError) as exc:
-            raise ValueError("holds no readable unencrypted private key") from exc
-        if not isinstance(key, rsa.RSAPrivateKey):
-            raise ValueError("the private key must be RSA (Azure AD signs assertions with RS256)")
-        try:
-            cert = x509.load_pem_x509_certificate(pem)
-        except ValueError as exc:
-            raise ValueError("holds no certificate") from exc
-        public = cert.public_key()
-        if not isinstance(public, rsa.RSAPublicKey) or public.public_numbers() != key.public_key().public_numbers():
-            raise ValueError("the certificate does not match the private key")
-        x5t = base64.urlsafe_b64encode(cert.fingerprint(hashes.SHA1())).rstrip(b"=").decode()  # noqa: S303
-        return cls(path=path, private_key=key, x5t=x5t, not_after=cert.not_valid_after_utc.timestamp())
-
-
 def redact_url(url: str) -> str:
     """``url`` with the password of its ``user:password@`` part replaced by ``***``, for messages
     and reprs (e.g. a Redis password in ``AADWEB_SESSION_STORE``). Works on malformed URLs too."""
@@ -126,17 +92,6 @@ def redact_url(url: str) -> str:
         return url
     user = userinfo.split(":", 1)[0]
     return f"{scheme}://{user}:***@{host}{slash}{path}"
-
-
-def is_loopback_host(host: str) -> bool:
-    """True for ``localhost``, 127.0.0.0/8 and ::1: the only hosts allowed over plain http."""
-    host = host.strip("[]").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -37,6 +37,7 @@ from aadweb.errors import (
     ResponseIssuerMismatch,
     SessionStoreError,
     StateMismatch,
+    Verdict,
 )
 from aadweb.flow import flow_id_for
 from aadweb.graph import GraphClient
@@ -50,7 +51,7 @@ from aadweb.protocol.callback import (
     parse_callback,
 )
 from aadweb.protocol.graph import GraphUser
-from aadweb.protocol.idtoken import ValidatedIdToken, Verdict, match_back_channel
+from aadweb.protocol.idtoken import ValidatedIdToken, match_back_channel
 from aadweb.protocol.pkce import code_challenge_s256
 from aadweb.protocol.token import TokenResponse
 from aadweb.secret import Secret

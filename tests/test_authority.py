@@ -383,7 +383,7 @@ def test_connection_refused_is_a_transport_error() -> None:
 
 def test_client_assertion_credential_is_accepted(emulator_url: str, emulator: Emulator, tmp_path: Any) -> None:
     from aadweb.emulator import DEMO_CLIENT_ID, ClientRegistration
-    from aadweb.settings import ClientCertificate
+    from aadweb.protocol.client_assertion import ClientCertificate
     from tests.certs import make_certificate_pem
 
     pem, cert_pem = make_certificate_pem()

@@ -22,7 +22,6 @@ from urllib.parse import quote, urlencode
 from aadweb.protocol.http import VSCHAR
 from aadweb.protocol.metadata import is_secure_url
 from aadweb.secret import Secret
-from aadweb.settings import RESPONSE_TYPES
 
 __all__ = [
     "MAX_STATE",
@@ -34,6 +33,9 @@ __all__ = [
     "response_mode_for",
 ]
 
+#: The two flows of DESIGN.md: OpenID Connect hybrid (default, OIDC Core 3.3) and the
+#: seed-compatible authorization code flow (OIDC Core 3.1, RFC 6749 4.1).
+RESPONSE_TYPES: Final = ("code id_token", "code")
 PROMPTS: Final = frozenset({"login", "select_account", "consent", "admin_consent", "none"})
 #: The longest ``state`` this client issues or accepts back.
 MAX_STATE: Final = 512

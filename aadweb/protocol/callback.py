@@ -30,7 +30,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from aadweb.errors import AuthorizationError, CallbackError, ResponseIssuerMismatch
+from aadweb.errors import AuthorizationError, CallbackError, ResponseIssuerMismatch, Verdict
 from aadweb.protocol.aadsts import (
     clean_text,
     codes_in_description,
@@ -40,7 +40,6 @@ from aadweb.protocol.aadsts import (
 )
 from aadweb.protocol.authorize import MAX_STATE, is_valid_state, response_mode_for
 from aadweb.protocol.http import VSCHAR
-from aadweb.protocol.idtoken import Verdict
 from aadweb.protocol.jws import MAX_TOKEN_BYTES
 from aadweb.secret import Secret
 

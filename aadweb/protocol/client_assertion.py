@@ -8,21 +8,59 @@ no clock and draws no randomness.
 
 from __future__ import annotations
 
+import base64
 import math
+from dataclasses import dataclass, field
 from typing import Final
 
 import jwt
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from aadweb.errors import ConfigurationError
 from aadweb.secret import Secret
-from aadweb.settings import ClientCertificate
 
-__all__ = ["CLIENT_ASSERTION_TYPE", "MAX_LIFETIME", "build_client_assertion"]
+__all__ = ["CLIENT_ASSERTION_TYPE", "MAX_LIFETIME", "ClientCertificate", "build_client_assertion"]
 
 # RFC 7523 2.2: the client_assertion_type of a JWT client assertion
 CLIENT_ASSERTION_TYPE: Final = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 #: An assertion is good for minutes; Azure AD refuses long-lived ones.
 MAX_LIFETIME: Final = 3600
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClientCertificate:
+    """A client certificate for ``client_assertion`` (RFC 7523): private key and thumbprint.
+
+    ``x5t`` is the base64url SHA-1 thumbprint (RFC 7515 4.1.7) Azure AD matches against the
+    registered certificate. ``path`` only names the certificate in messages: this layer parses
+    PEM bytes it is given; reading the file is the settings' job (``AADWEB_CLIENT_CERTIFICATE``).
+    """
+
+    path: str
+    private_key: rsa.RSAPrivateKey = field(repr=False)
+    x5t: str
+    not_after: float
+
+    @classmethod
+    def from_pem(cls, pem: bytes, *, path: str = "<memory>") -> ClientCertificate:
+        """Parse a PEM holding an unencrypted RSA private key and its certificate."""
+        try:
+            key = serialization.load_pem_private_key(pem, password=None)
+        except (ValueError, TypeError) as exc:
+            raise ValueError("holds no readable unencrypted private key") from exc
+        if not isinstance(key, rsa.RSAPrivateKey):
+            raise ValueError("the private key must be RSA (Azure AD signs assertions with RS256)")
+        try:
+            cert = x509.load_pem_x509_certificate(pem)
+        except ValueError as exc:
+            raise ValueError("holds no certificate") from exc
+        public = cert.public_key()
+        if not isinstance(public, rsa.RSAPublicKey) or public.public_numbers() != key.public_key().public_numbers():
+            raise ValueError("the certificate does not match the private key")
+        x5t = base64.urlsafe_b64encode(cert.fingerprint(hashes.SHA1())).rstrip(b"=").decode()  # noqa: S303
+        return cls(path=path, private_key=key, x5t=x5t, not_after=cert.not_valid_after_utc.timestamp())
 
 
 def build_client_assertion(

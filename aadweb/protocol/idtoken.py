@@ -1,7 +1,7 @@
 """id_token validation: OpenID Connect Core 1.0 3.1.3.7 and 3.3.2.12, for Azure AD v1.
 
 Every check below must hold or the sign-in is refused; none can be switched off and every
-expected value is a required argument. Each check leaves a :class:`Verdict` (name, passed,
+expected value is a required argument. Each check leaves a :class:`~aadweb.errors.Verdict` (name, passed,
 spec reference) so the wire transcript can show what was checked; a failure raises the
 :class:`~aadweb.errors.TokenValidationError` subclass for that check, carrying the verdicts
 so far.
@@ -29,19 +29,24 @@ from typing import Any, Final
 
 from aadweb.errors import (
     AudienceMismatch,
+    AuthorizedPartyMismatch,
+    BackChannelMismatch,
     ClaimMissing,
     ClaimTypeInvalid,
     CodeHashMismatch,
+    IssuedInFuture,
     IssuerMismatch,
     KeyNotFound,
     KeyNotNamed,
-    MalformedToken,
     NonceMismatch,
+    TenantMismatch,
     TenantNotAllowed,
     TokenExpired,
     TokenNotYetValid,
     TokenTooOld,
     TokenValidationError,
+    UnsignedTokenRefused,
+    Verdict,
 )
 from aadweb.protocol.jwks import KeySet
 from aadweb.protocol.jws import CompactJWS, b64url_encode, parse_compact, parse_unsigned, peek_header, verify_rs256
@@ -54,7 +59,6 @@ __all__ = [
     "IdTokenExpectations",
     "SingleTenant",
     "ValidatedIdToken",
-    "Verdict",
     "c_hash_of",
     "match_back_channel",
     "validate_back_channel",
@@ -66,16 +70,6 @@ __all__ = [
 MAX_TOKEN_AGE: Final = 24 * 3600.0
 
 _DISPLAY_CLAIMS: Final = ("name", "upn", "unique_name", "email", "given_name", "family_name", "preferred_username")
-
-
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    """One check of one token: what was checked, whether it held, and where the rule comes from."""
-
-    check: str
-    passed: bool
-    reference: str
-    detail: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -221,7 +215,7 @@ def validate_back_channel(
     if peek_header(token.reveal()).get("alg") == "none":
         order = BACK_CHANNEL_UNSIGNED_CHECKS
         if not channel_is_secure:
-            raise _fail(MalformedToken("an unsigned id_token over an insecure channel"), "signature", order)
+            raise _fail(UnsignedTokenRefused("an unsigned id_token over an insecure channel"), "signature", order)
         try:
             jws = parse_unsigned(token.reveal())
         except TokenValidationError as exc:
@@ -253,7 +247,7 @@ def match_back_channel(token: Secret, validated: IdTokenClaims) -> Verdict:
                         ("iss", validated.iss), ("sub", validated.sub)):
         got = p.get(claim)
         if got != want and not (claim == "aud" and got == [want]):
-            mismatch = IssuerMismatch(f"the token endpoint's id_token names another {claim}")
+            mismatch = BackChannelMismatch(f"the token endpoint's id_token names another {claim}", claim=claim)
             mismatch.verdicts = (Verdict("back-channel match", False, reference, str(mismatch)),)
             raise mismatch
     return Verdict("back-channel match", True, reference)
@@ -293,17 +287,18 @@ def _claim_error(payload: Mapping[str, Any], order: _Order) -> TokenValidationEr
     for claim in _STRING_CLAIMS:
         value = payload.get(claim)
         if value is None:
-            return _fail(ClaimMissing(f"the '{claim}' claim is missing"), "claims", order)
+            return _fail(ClaimMissing(f"the '{claim}' claim is missing", claim=claim), "claims", order)
         if not isinstance(value, str) or not value:
-            return _fail(ClaimTypeInvalid(f"the '{claim}' claim is not a non-empty string"), "claims", order)
+            return _fail(ClaimTypeInvalid(f"the '{claim}' claim is not a non-empty string", claim=claim), "claims",
+                         order)
     for claim in _TIME_CLAIMS:
         value = payload.get(claim)
         if value is None:
-            return _fail(ClaimMissing(f"the '{claim}' claim is missing"), "claims", order)
+            return _fail(ClaimMissing(f"the '{claim}' claim is missing", claim=claim), "claims", order)
         if not _is_numeric_date(value):
-            return _fail(ClaimTypeInvalid(f"the '{claim}' claim is not a finite number"), "claims", order)
+            return _fail(ClaimTypeInvalid(f"the '{claim}' claim is not a finite number", claim=claim), "claims", order)
     if "nbf" in payload and not _is_numeric_date(payload["nbf"]):
-        return _fail(ClaimTypeInvalid("the 'nbf' claim is not a finite number"), "claims", order)
+        return _fail(ClaimTypeInvalid("the 'nbf' claim is not a finite number", claim="nbf"), "claims", order)
     raise AssertionError("unreachable: every claim is well-formed")
 
 
@@ -334,7 +329,7 @@ def _check_claims(payload: Mapping[str, Any], expected: IdTokenExpectations, ord
     tenants = expected.tenants
     if isinstance(tenants, SingleTenant):
         if tid != tenants.tenant_id:
-            raise _fail(IssuerMismatch("the token comes from another tenant"), "tid", order)
+            raise _fail(TenantMismatch("the token comes from another tenant"), "tid", order)
     elif tid not in tenants.tenant_ids:
         raise _fail(TenantNotAllowed("the token's tenant is not allowed"), "tid", order)
     # OIDC Core 3.1.3.7 (2): iss MUST exactly match the issuer (v1: https://sts.windows.net/{tid}/).
@@ -351,7 +346,7 @@ def _check_claims(payload: Mapping[str, Any], expected: IdTokenExpectations, ord
     if nbf is not None and nbf > now + leeway:
         raise _fail(TokenNotYetValid("the token is not valid yet (nbf)"), "nbf", order)
     if iat > now + leeway:
-        raise _fail(TokenNotYetValid("the token was issued in the future (iat)"), "iat", order)
+        raise _fail(IssuedInFuture("the token was issued in the future (iat)"), "iat", order)
     # OIDC Core 3.1.3.7 (10): the client may reject tokens issued too long ago; DESIGN.md: 24 hours,
     # whatever exp says (a replayed old token with a far exp is refused).
     if iat < now - MAX_TOKEN_AGE - leeway:
@@ -374,11 +369,12 @@ def _check_audience(aud: object, azp: object, client_id: str, order: _Order) -> 
     if aud == client_id or aud == [client_id]:
         pass
     elif aud is None:
-        raise _fail(ClaimMissing("the 'aud' claim is missing"), "aud", order)
+        raise _fail(ClaimMissing("the 'aud' claim is missing", claim="aud"), "aud", order)
     elif not (type(aud) is str or (type(aud) is list and all(type(a) is str for a in aud))):
-        raise _fail(ClaimTypeInvalid("the 'aud' claim is not a string or a list of strings"), "aud", order)
+        raise _fail(ClaimTypeInvalid("the 'aud' claim is not a string or a list of strings", claim="aud"), "aud",
+                    order)
     else:
         raise _fail(AudienceMismatch("the token is not meant for this application"), "aud", order)
     # OIDC Core 3.1.3.7 (4)-(5): if azp is present it MUST be our client_id.
     if azp is not None and azp != client_id:
-        raise _fail(AudienceMismatch("the token's azp is another application"), "aud", order)
+        raise _fail(AuthorizedPartyMismatch("the token's azp is another application"), "aud", order)

@@ -10,7 +10,7 @@ from urllib.parse import quote, urlencode
 
 from aadweb.protocol.metadata import is_secure_url
 
-__all__ = ["build_logout_url"]
+__all__ = ["build_logout_url", "logout_endpoint"]
 
 
 def build_logout_url(*, end_session_endpoint: str, post_logout_redirect_uri: str | None) -> str:
@@ -25,3 +25,12 @@ def build_logout_url(*, end_session_endpoint: str, post_logout_redirect_uri: str
     separator = "&" if "?" in end_session_endpoint else "?"
     query = urlencode({"post_logout_redirect_uri": post_logout_redirect_uri}, quote_via=quote)
     return f"{end_session_endpoint}{separator}{query}"
+
+
+def logout_endpoint(authority_url: str) -> str:
+    """Azure AD v1's end-session endpoint of ``{authority_host}/{tenant}``: ``.../oauth2/logout``.
+
+    The ``end_session_endpoint`` of the v1 metadata (RP-Initiated Logout 1.0 2); known from the
+    configured authority, so signing out does not wait for the metadata.
+    """
+    return f"{authority_url}/oauth2/logout"

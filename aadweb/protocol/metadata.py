@@ -18,15 +18,17 @@ from urllib.parse import urlsplit
 
 from aadweb.errors import InvalidResponse
 from aadweb.protocol.aadsts import error_from_response
+from aadweb.protocol.hosts import is_loopback_host
 from aadweb.protocol.http import HttpRequest, HttpResponse
-from aadweb.settings import is_loopback_host
 
 __all__ = [
     "AuthorityMetadata",
     "build_metadata_request",
+    "check_tenant_issuer",
     "is_secure_url",
     "parse_metadata",
     "same_origin",
+    "tenant_id_from_issuer",
 ]
 
 MAX_URL: Final = 2048
@@ -34,6 +36,7 @@ _WHAT: Final = "authority metadata"
 
 
 _UNSAFE_CHAR: Final = re.compile(r"[\x00-\x20\x7f\s]")
+_GUID: Final = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
 
 @functools.lru_cache(maxsize=256)  # pure, and called with the same few configured URLs per sign-in
@@ -139,3 +142,28 @@ def parse_metadata(resp: HttpResponse, *, authority_host: str) -> AuthorityMetad
             else _endpoint(body, "end_session_endpoint", authority_host)
         ),
     )
+
+
+def check_tenant_issuer(metadata: AuthorityMetadata, *, issuer_prefix: str, tenant_id: str) -> None:
+    """A single tenant's metadata must name exactly the issuer expected for it.
+
+    OpenID Connect Discovery 4.3: the ``issuer`` of the metadata MUST be identical to the
+    issuer the client expects. On Azure AD v1 that is ``{issuer_prefix}{tenant_id}/`` (e.g.
+    ``https://sts.windows.net/{tid}/``), not the authority URL the document was fetched from.
+    Raises :class:`~aadweb.errors.InvalidResponse` otherwise.
+    """
+    if metadata.issuer != f"{issuer_prefix}{tenant_id}/":
+        raise InvalidResponse("the authority's metadata names an unexpected issuer for this tenant")
+
+
+def tenant_id_from_issuer(issuer: str, *, issuer_prefix: str) -> str:
+    """The tenant GUID a v1 issuer ``{issuer_prefix}{tid}/`` names (for a tenant configured by domain).
+
+    Azure AD v1 issuers are ``https://sts.windows.net/{tid}/`` (the cloud's own prefix in
+    sovereign clouds); the metadata of a verified domain names its tenant's GUID this way.
+    Raises :class:`~aadweb.errors.InvalidResponse` when ``issuer`` is not of that form.
+    """
+    match = re.fullmatch(re.escape(issuer_prefix) + f"({_GUID})/", issuer)
+    if match is None:
+        raise InvalidResponse("the authority's metadata issuer does not name a tenant GUID")
+    return match.group(1)

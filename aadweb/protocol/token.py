@@ -35,13 +35,12 @@ from urllib.parse import quote_plus
 
 from aadweb.errors import InvalidResponse
 from aadweb.protocol.aadsts import error_from_response
-from aadweb.protocol.client_assertion import CLIENT_ASSERTION_TYPE, build_client_assertion
+from aadweb.protocol.client_assertion import CLIENT_ASSERTION_TYPE, ClientCertificate, build_client_assertion
 from aadweb.protocol.http import B64TOKEN, HEADER_SAFE, FormValue, HttpRequest, HttpResponse
 from aadweb.protocol.jws import MAX_TOKEN_BYTES
 from aadweb.protocol.metadata import is_secure_url
 from aadweb.protocol.pkce import check_verifier
 from aadweb.secret import Secret
-from aadweb.settings import ClientCertificate
 
 __all__ = [
     "DEFAULT_EXPIRES_IN",

@@ -15,12 +15,11 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Final
 
+from aadweb.protocol.authorize import RESPONSE_TYPES
 from aadweb.secret import Secret, fingerprint
-from aadweb.settings import RESPONSE_TYPES
 
-__all__ = ["RESPONSE_TYPES", "PendingSignIn", "SessionRecord", "TokenSet"]
+__all__ = ["PendingSignIn", "SessionRecord", "TokenSet"]
 
-#: The two flows of DESIGN.md: hybrid (default) and the seed-compatible code flow.
 _MAX_KEY_LENGTH: Final = 512
 
 

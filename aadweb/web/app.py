@@ -52,7 +52,7 @@ from aadweb.web.wiretap import WireTap
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
-    from aadweb.protocol.idtoken import Verdict
+    from aadweb.errors import Verdict
 
 __all__ = ["AadWebApp", "AppRequest"]
 

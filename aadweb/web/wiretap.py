@@ -29,7 +29,8 @@ from werkzeug.wrappers import Response
 from aadweb._fs import why_not_writable
 from aadweb.errors import ConfigurationError
 from aadweb.flow import current_flow, flow_id_for
-from aadweb.settings import Settings, is_loopback_host
+from aadweb.protocol.hosts import is_loopback_host
+from aadweb.settings import Settings
 from aadweb.transcript.writer import Transcript
 from aadweb.web.limits import check_request_line
 

@@ -11,8 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 from aadweb.errors import ConfigurationError
-from aadweb.protocol.client_assertion import build_client_assertion
-from aadweb.settings import ClientCertificate
+from aadweb.protocol.client_assertion import ClientCertificate, build_client_assertion
 
 CLIENT_ID = "11111111-2222-3333-4444-555555555555"
 TOKEN_ENDPOINT = "https://login.microsoftonline.com/contoso/oauth2/token"

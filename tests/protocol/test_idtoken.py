@@ -7,20 +7,25 @@ import pytest
 
 from aadweb.errors import (
     AudienceMismatch,
+    AuthorizedPartyMismatch,
+    BackChannelMismatch,
     ClaimMissing,
     ClaimTypeInvalid,
     CodeHashMismatch,
+    IssuedInFuture,
     IssuerMismatch,
     KeyNotFound,
     KeyNotNamed,
     MalformedToken,
     NonceMismatch,
     SignatureInvalid,
+    TenantMismatch,
     TenantNotAllowed,
     TokenExpired,
     TokenNotYetValid,
     TokenTooOld,
     TokenValidationError,
+    UnsignedTokenRefused,
     UnsupportedAlgorithm,
 )
 from aadweb.protocol.idtoken import (
@@ -157,16 +162,16 @@ def test_validate_ignores_embedded_jwk_and_jku_headers() -> None:
         ({"iss": f"https://sts.windows.net/{TENANT}"}, IssuerMismatch),
         ({"iss": f"https://login.microsoftonline.com/{TENANT}/v2.0"}, IssuerMismatch),
         ({"iss": f"https://sts.windows.net/{OTHER_TENANT}/"}, IssuerMismatch),
-        ({"tid": OTHER_TENANT, "iss": f"https://sts.windows.net/{OTHER_TENANT}/"}, IssuerMismatch),
+        ({"tid": OTHER_TENANT, "iss": f"https://sts.windows.net/{OTHER_TENANT}/"}, TenantMismatch),
         ({"aud": "another-client"}, AudienceMismatch),
         ({"aud": [CLIENT_ID, "another-client"]}, AudienceMismatch),
         ({"aud": []}, AudienceMismatch),
         ({"aud": 5}, ClaimTypeInvalid),
-        ({"azp": "another-client"}, AudienceMismatch),
+        ({"azp": "another-client"}, AuthorizedPartyMismatch),
         ({"aud": DROP}, ClaimMissing),
         ({"exp": NOW - 121}, TokenExpired),
         ({"nbf": NOW + 121}, TokenNotYetValid),
-        ({"iat": NOW + 121}, TokenNotYetValid),
+        ({"iat": NOW + 121}, IssuedInFuture),
         ({"iat": DROP}, ClaimMissing),
         ({"iat": NOW - 24 * 3600 - 121, "exp": NOW + 3600}, TokenTooOld),
         ({"nbf": None}, ClaimTypeInvalid),
@@ -190,9 +195,14 @@ def test_validate_rejects_bad_claims(overrides: dict[str, Any], error: type[Toke
     s, _, _ = signers()
     with pytest.raises(error) as info:
         front(mint(s, **overrides))
+    assert type(info.value) is error
     failed = info.value.verdicts[-1]
     assert not failed.passed and failed.detail
     assert all(v.passed for v in info.value.verdicts[:-1])
+    # The error names the check that failed (a missing or mistyped aud fails the aud check as a claim error).
+    assert failed.check == info.value.check or (error in (ClaimMissing, ClaimTypeInvalid) and failed.check == "aud")
+    # The claim the failed check looked at: the one the test changed (or the first it broke).
+    assert info.value.claim in overrides
 
 
 def test_validate_rejects_exp_1e400_which_json_reads_as_infinity() -> None:
@@ -214,8 +224,9 @@ def test_validate_applies_the_leeway_at_the_boundary(claim: str, delta: int, acc
     if accepted:
         assert front(token).claims
     else:
-        with pytest.raises((TokenExpired, TokenNotYetValid)):
+        with pytest.raises({"exp": TokenExpired, "nbf": TokenNotYetValid, "iat": IssuedInFuture}[claim]) as info:
             front(token)
+        assert info.value.claim == claim == info.value.check
 
 
 def test_validate_accepts_a_token_without_nbf() -> None:
@@ -282,8 +293,9 @@ def test_back_channel_accepts_unsigned_token_only_on_a_secure_channel() -> None:
     result = validate_back_channel(Secret("id_token", unsigned()), channel_is_secure=True, **kw)
     assert result.claims.tid == TENANT
     assert any(v.check == "signature" and "unsigned" in v.reference for v in result.verdicts)
-    with pytest.raises(MalformedToken) as info:
+    with pytest.raises(UnsignedTokenRefused) as info:
         validate_back_channel(Secret("id_token", unsigned()), channel_is_secure=False, **kw)
+    assert info.value.check == "signature" and info.value.claim is None
     refused = info.value.verdicts[-1]
     assert refused.check == "signature" and not refused.passed and "insecure" in refused.detail
 
@@ -306,9 +318,12 @@ def test_match_back_channel_requires_the_same_user_and_audience() -> None:
     s, _, _ = signers()
     validated = front(mint(s)).claims
     assert match_back_channel(Secret("t", unsigned()), validated).passed
-    for change in ({"oid": "someone-else"}, {"tid": OTHER_TENANT}, {"aud": "other"}, {"sub": "x"}):
-        with pytest.raises(IssuerMismatch):
+    for change in ({"oid": "someone-else"}, {"tid": OTHER_TENANT}, {"aud": "other"}, {"sub": "x"},
+                   {"iss": f"https://sts.windows.net/{OTHER_TENANT}/"}):
+        with pytest.raises(BackChannelMismatch) as info:
             match_back_channel(Secret("t", unsigned(**change)), validated)
+        assert info.value.claim == next(iter(change))
+        assert [(v.check, v.passed) for v in info.value.verdicts] == [("back-channel match", False)]
 
 
 def test_errors_never_contain_the_token_or_the_nonce() -> None:
@@ -326,3 +341,12 @@ def test_a_lone_surrogate_in_nonce_or_c_hash_is_a_mismatch_not_a_crash(claim: st
     payload = json.dumps(claims(**{claim: "PLACEHOLDER"})).replace("PLACEHOLDER", "\\ud800").encode()
     with pytest.raises(NonceMismatch if claim == "nonce" else CodeHashMismatch):
         front(encode(s, header(s), payload))
+
+
+def test_every_id_token_check_failure_is_401_but_a_tenant_not_allowed_is_403() -> None:
+    import aadweb.errors as errors
+
+    classes = [c for c in vars(errors).values()
+               if isinstance(c, type) and issubclass(c, TokenValidationError) and c is not TokenValidationError]
+    assert len(classes) >= 18
+    assert {c: c.status for c in classes} == {c: 403 if c is TenantNotAllowed else 401 for c in classes}

@@ -4,7 +4,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from aadweb.protocol.logout import build_logout_url
+from aadweb.protocol.logout import build_logout_url, logout_endpoint
 
 END = "https://login.microsoftonline.com/contoso/oauth2/logout"
 
@@ -38,3 +38,7 @@ def test_build_logout_url_appends_to_an_existing_query() -> None:
 def test_build_logout_url_refuses_insecure_or_relative_urls(endpoint: str, redirect: str | None) -> None:
     with pytest.raises(ValueError):
         build_logout_url(end_session_endpoint=endpoint, post_logout_redirect_uri=redirect)
+
+
+def test_logout_endpoint_is_the_v1_end_session_path_of_the_authority() -> None:
+    assert logout_endpoint("https://login.microsoftonline.com/contoso") == END

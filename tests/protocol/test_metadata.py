@@ -9,9 +9,11 @@ from aadweb.protocol.http import HttpResponse
 from aadweb.protocol.metadata import (
     AuthorityMetadata,
     build_metadata_request,
+    check_tenant_issuer,
     is_secure_url,
     parse_metadata,
     same_origin,
+    tenant_id_from_issuer,
 )
 
 HOST = "https://login.microsoftonline.com"
@@ -166,3 +168,38 @@ def test_same_origin_uses_default_ports() -> None:
     assert same_origin("https://a.example:443/x", "https://a.example")
     assert not same_origin("https://a.example:444/x", "https://a.example")
     assert not same_origin("http://a.example/x", "https://a.example")
+
+
+def test_check_tenant_issuer_accepts_exactly_the_tenant_s_v1_issuer() -> None:
+    metadata = parse_metadata(ok(), authority_host=HOST)
+    check_tenant_issuer(metadata, issuer_prefix="https://sts.windows.net/", tenant_id=TID)
+
+
+@pytest.mark.parametrize("issuer", [
+    "https://sts.windows.net/00000000-0000-4000-8000-000000000001/",
+    f"https://sts.windows.net/{TID}",
+    "https://sts.windows.net/{tenantid}/",
+    f"https://login.microsoftonline.com/{TID}/v2.0",
+], ids=["other-tenant", "no-slash", "template", "v2"])
+def test_check_tenant_issuer_refuses_another_issuer(issuer: str) -> None:
+    metadata = parse_metadata(ok(issuer=issuer), authority_host=HOST)
+    with pytest.raises(InvalidResponse, match="unexpected issuer"):
+        check_tenant_issuer(metadata, issuer_prefix="https://sts.windows.net/", tenant_id=TID)
+
+
+def test_tenant_id_from_issuer_reads_the_guid_of_a_v1_issuer() -> None:
+    assert tenant_id_from_issuer(f"https://sts.windows.net/{TID}/", issuer_prefix="https://sts.windows.net/") == TID
+    china = f"https://sts.chinacloudapi.cn/{TID}/"
+    assert tenant_id_from_issuer(china, issuer_prefix="https://sts.chinacloudapi.cn/") == TID
+
+
+@pytest.mark.parametrize("issuer", [
+    "https://sts.windows.net/{tenantid}/",
+    f"https://sts.windows.net/{TID}",
+    f"https://sts.windows.net/{TID.upper()}/",
+    f"https://sts.windows.net/{TID}/x/",
+    f"https://sts.chinacloudapi.cn/{TID}/",
+], ids=["template", "no-slash", "upper", "path", "other-cloud"])
+def test_tenant_id_from_issuer_refuses_an_issuer_that_names_no_tenant_guid(issuer: str) -> None:
+    with pytest.raises(InvalidResponse, match="does not name a tenant GUID"):
+        tenant_id_from_issuer(issuer, issuer_prefix="https://sts.windows.net/")

@@ -1,7 +1,17 @@
 """``aadweb/protocol/`` is pure: no I/O imports, no clock, no randomness (DESIGN.md, Layers).
 
 A name-based AST check: it catches the direct spellings (``import socket``, ``time.time()``,
-``from os import urandom``), which is what a reviewer would otherwise have to spot by eye.
+``from os import urandom``), which is what a reviewer would otherwise have to spot by eye. It
+checks every module of ``protocol/`` *and every aadweb module they import, transitively*: the
+import graph is walked from the import statements (AST, nothing is executed), so a pure module
+cannot borrow I/O through a helper elsewhere in aadweb. Outside ``protocol/`` only
+:data:`ALLOWED_OUTSIDE` may be reached (the exception tree and the secret wrapper); in
+particular ``aadweb.settings`` (which reads the environment and files) must not be.
+
+Parent packages' ``__init__`` are not followed for a submodule import (``import aadweb.errors``
+runs ``aadweb/__init__.py`` at run time, the public surface that necessarily sits on top); a
+name imported from a package itself (``from aadweb import Settings``) does reach its
+``__init__``.
 """
 
 from __future__ import annotations
@@ -11,7 +21,10 @@ from pathlib import Path
 
 import pytest
 
-PROTOCOL = Path(__file__).resolve().parents[2] / "aadweb" / "protocol"
+ROOT = Path(__file__).resolve().parents[2]
+PROTOCOL = ROOT / "aadweb" / "protocol"
+#: The aadweb modules outside ``protocol/`` that the protocol layer may import (DESIGN.md, Layers).
+ALLOWED_OUTSIDE = frozenset({"aadweb.errors", "aadweb.secret"})
 
 BANNED_MODULES = frozenset(
     {"requests", "werkzeug", "redis", "sqlite3", "socket", "http.client", "urllib3", "urllib.request", "ssl",
@@ -73,14 +86,108 @@ def protocol_files() -> list[Path]:
     return sorted(PROTOCOL.glob("*.py"))
 
 
+def _module_file(root: Path, name: str) -> Path | None:
+    """The source file of module ``name`` under ``root`` (``a/b.py`` or ``a/b/__init__.py``)."""
+    base = root.joinpath(*name.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _module_name(root: Path, path: Path) -> str:
+    parts = path.relative_to(root).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imported_modules(root: Path, name: str, source: str, package: str) -> set[str]:
+    """The modules of package ``package`` (e.g. ``aadweb``) that module ``name``'s imports name."""
+    is_package = _module_file(root, name) == root.joinpath(*name.split("."), "__init__.py")
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            targets = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # relative: resolve against this module's package
+                anchor = name.split(".") if is_package else name.split(".")[:-1]
+                anchor = anchor[: len(anchor) - (node.level - 1)]
+                module = ".".join([*anchor, *([node.module] if node.module else [])])
+            else:
+                module = node.module or ""
+            # ``from pkg import sub`` imports the submodule when there is one, else a name of pkg.
+            subs = [f"{module}.{a.name}" for a in node.names if _module_file(root, f"{module}.{a.name}")]
+            targets = subs if len(subs) == len(node.names) else [*subs, module]
+        else:
+            continue
+        found |= {t for t in targets if (t == package or t.startswith(package + ".")) and _module_file(root, t)}
+    return found
+
+
+def reachable_modules(root: Path, start: list[str], package: str = "aadweb") -> dict[str, Path]:
+    """Every module of ``package`` reachable from ``start`` through import statements."""
+    seen: dict[str, Path] = {}
+    todo = list(start)
+    while todo:
+        name = todo.pop()
+        path = _module_file(root, name)
+        if name in seen or path is None:
+            continue
+        seen[name] = path
+        todo += imported_modules(root, name, path.read_text(encoding="utf-8"), package)
+    return seen
+
+
+def protocol_closure() -> dict[str, Path]:
+    return reachable_modules(ROOT, [_module_name(ROOT, p) for p in protocol_files()])
+
+
 def test_protocol_package_has_modules_to_check() -> None:
     names = {p.name for p in protocol_files()}
     assert {"__init__.py", "token.py", "callback.py", "graph.py"} <= names
 
 
-@pytest.mark.parametrize("path", protocol_files(), ids=lambda p: p.name)
-def test_protocol_module_does_no_io_reads_no_clock_and_draws_no_randomness(path: Path) -> None:
-    assert violations(path.read_text(encoding="utf-8"), path.name) == []
+@pytest.mark.parametrize("name", sorted(protocol_closure()))
+def test_protocol_module_and_what_it_imports_do_no_io_read_no_clock_and_draw_no_randomness(name: str) -> None:
+    path = protocol_closure()[name]
+    assert violations(path.read_text(encoding="utf-8"), name) == []
+
+
+def test_protocol_reaches_no_aadweb_module_outside_protocol_but_errors_and_secret() -> None:
+    outside = {name for name in protocol_closure() if not name.startswith("aadweb.protocol")}
+    assert outside <= ALLOWED_OUTSIDE, sorted(outside - ALLOWED_OUTSIDE)
+
+
+def test_protocol_does_not_reach_settings() -> None:
+    closure = protocol_closure()
+    assert "aadweb.settings" not in closure
+    assert "aadweb" not in closure  # the package's __init__ imports settings (and the web app, lazily)
+    assert {"aadweb.protocol.token", "aadweb.protocol.idtoken", "aadweb.errors", "aadweb.secret"} <= set(closure)
+
+
+@pytest.mark.parametrize(
+    ("files", "reached"),
+    [
+        # a pure-looking module that borrows I/O through a helper two hops away
+        ({"pkg/protocol/a.py": "from pkg.helper import f", "pkg/helper.py": "import pkg.deep",
+          "pkg/deep.py": "import socket"}, {"pkg.protocol.a", "pkg.helper", "pkg.deep"}),
+        # ``from pkg import sub`` reaches the submodule; a name of the package reaches its __init__
+        ({"pkg/protocol/a.py": "from pkg import helper", "pkg/helper.py": ""}, {"pkg.protocol.a", "pkg.helper"}),
+        ({"pkg/protocol/a.py": "from pkg import Name"}, {"pkg.protocol.a", "pkg"}),
+        # relative imports resolve against the module's package
+        ({"pkg/protocol/a.py": "from . import b\nfrom ..helper import f", "pkg/protocol/b.py": "",
+          "pkg/helper.py": ""}, {"pkg.protocol.a", "pkg.protocol.b", "pkg.helper"}),
+        # third-party and standard-library imports are not walked
+        ({"pkg/protocol/a.py": "import jwt\nimport json"}, {"pkg.protocol.a"}),
+    ],
+    ids=["two-hops", "from-package-import-submodule", "from-package-import-name", "relative", "foreign"],
+)
+def test_import_walk_follows_the_package_s_own_imports(
+    tmp_path: Path, files: dict[str, str], reached: set[str]
+) -> None:
+    for rel, source in {"pkg/__init__.py": "", "pkg/protocol/__init__.py": "", **files}.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(source, encoding="utf-8")
+    assert set(reachable_modules(tmp_path, ["pkg.protocol.a"], package="pkg")) == reached
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 from aadweb.errors import AuthorityError, InvalidResponse
-from aadweb.protocol.client_assertion import CLIENT_ASSERTION_TYPE
+from aadweb.protocol.client_assertion import CLIENT_ASSERTION_TYPE, ClientCertificate
 from aadweb.protocol.http import HttpRequest, HttpResponse
 from aadweb.protocol.token import (
     ClientAssertionCredential,
@@ -27,7 +27,6 @@ from aadweb.protocol.token import (
     token_endpoint_url,
 )
 from aadweb.secret import Secret
-from aadweb.settings import ClientCertificate
 
 CLIENT_ID = "11111111-2222-3333-4444-555555555555"
 ENDPOINT = "https://login.microsoftonline.com/contoso/oauth2/token"

@@ -14,10 +14,9 @@ from typing import Any
 
 import pytest
 
-from aadweb.errors import TransportError
+from aadweb.errors import TransportError, Verdict
 from aadweb.flow import current_flow, flow_id_for
 from aadweb.protocol.http import HttpRequest, HttpResponse
-from aadweb.protocol.idtoken import Verdict
 from aadweb.secret import Secret
 from aadweb.transcript.reader import group_flows, pick_flow, read_file, read_records, tail_flow
 from aadweb.transcript.writer import Transcript

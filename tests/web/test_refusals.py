@@ -12,6 +12,16 @@ import pytest
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from aadweb.emulator import Emulator, Fault
+from aadweb.errors import (
+    AuthorizedPartyMismatch,
+    BackChannelMismatch,
+    IssuedInFuture,
+    TenantMismatch,
+    TenantNotAllowed,
+    TokenValidationError,
+    UnsignedTokenRefused,
+)
+from aadweb.web.refusals import describe
 from tests.web.browser import Browser
 from tests.web.conftest import Served
 
@@ -311,3 +321,17 @@ def test_a_body_the_server_cannot_decode_is_a_400_page(served: Served, signed_in
         assert status.startswith("400"), (path, status)
         assert "could not be understood" in text
         _no_traceback(text)
+
+
+@pytest.mark.parametrize(("error", "status", "check"), [
+    (TenantMismatch, 401, "tid"), (IssuedInFuture, 401, "iat"), (AuthorizedPartyMismatch, 401, "aud"),
+    (UnsignedTokenRefused, 401, "signature"), (BackChannelMismatch, 401, "back-channel match"),
+    (TenantNotAllowed, 403, None),
+])
+def test_each_id_token_check_failure_has_its_status_and_names_its_check(
+    error: type[TokenValidationError], status: int, check: str | None
+) -> None:
+    """DESIGN.md, What the browser gets: any id_token check failed -> 401; tenant not allowed -> 403."""
+    problem = describe(error("refused"))
+    assert problem.status == status
+    assert problem.details == ((("Failed check", check),) if check else ())

@@ -18,7 +18,16 @@ from urllib.parse import urlencode
 from aadweb.errors import InvalidResponse
 from aadweb.secret import Secret
 
-__all__ = ["B64TOKEN", "HEADER_SAFE", "VSCHAR", "FormValue", "HttpRequest", "HttpResponse", "Method"]
+__all__ = [
+    "B64TOKEN",
+    "HEADER_SAFE",
+    "VSCHAR",
+    "FormValue",
+    "HttpRequest",
+    "HttpResponse",
+    "Method",
+    "client_request_id_headers",
+]
 
 #: A header value we generate (e.g. client-request-id): 1 to 128 visible ASCII characters.
 HEADER_SAFE: Final = re.compile(r"[!-~]{1,128}")
@@ -33,6 +42,17 @@ FormValue = str | Secret
 
 def _reveal(value: FormValue) -> str:
     return value.reveal() if isinstance(value, Secret) else value
+
+
+def client_request_id_headers(client_request_id: str) -> dict[str, str]:
+    """``client-request-id`` and ``return-client-request-id: true``, so the answer echoes the id.
+
+    The id is the caller's random value (a UUID; this layer never draws one): Microsoft support
+    finds a call by it, and the wire transcript pairs it with the answer's ids.
+    """
+    if not HEADER_SAFE.fullmatch(client_request_id):
+        raise ValueError("client_request_id must be 1 to 128 visible ASCII characters")
+    return {"client-request-id": client_request_id, "return-client-request-id": "true"}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -30,7 +30,7 @@ from urllib.parse import quote_plus
 from aadweb.errors import InvalidResponse
 from aadweb.protocol.aadsts import error_from_response
 from aadweb.protocol.client_assertion import CLIENT_ASSERTION_TYPE, build_client_assertion
-from aadweb.protocol.http import B64TOKEN, HEADER_SAFE, FormValue, HttpRequest, HttpResponse
+from aadweb.protocol.http import B64TOKEN, FormValue, HttpRequest, HttpResponse, client_request_id_headers
 from aadweb.protocol.jws import MAX_TOKEN_BYTES
 from aadweb.protocol.metadata import is_secure_url
 from aadweb.protocol.pkce import check_verifier
@@ -123,7 +123,7 @@ def _token_request(
     credential: ClientCredential,
     now: float,
     jti: str,
-    client_request_id: str | None,
+    client_request_id: str,
 ) -> HttpRequest:
     if not client_id:
         raise ValueError("client_id must not be empty")
@@ -133,12 +133,8 @@ def _token_request(
     headers: dict[str, FormValue] = {
         "Accept": "application/json",
         "Content-Type": "application/x-www-form-urlencoded",
+        **client_request_id_headers(client_request_id),
     }
-    if client_request_id is not None:
-        if not HEADER_SAFE.fullmatch(client_request_id):
-            raise ValueError("client_request_id must be 1 to 128 visible ASCII characters")
-        headers["client-request-id"] = client_request_id
-        headers["return-client-request-id"] = "true"
     # RFC 6749 2.3: the client MUST NOT use more than one authentication method per request
     if isinstance(credential, ClientSecretPost):
         form["client_secret"] = credential.secret
@@ -174,7 +170,7 @@ def build_code_redemption(
     credential: ClientCredential,
     now: float,
     jti: str,
-    client_request_id: str | None = None,
+    client_request_id: str,
 ) -> HttpRequest:
     """The authorization-code grant (RFC 6749 4.1.3, RFC 7636 4.5)."""
     _non_empty("code", code)
@@ -211,7 +207,7 @@ def build_refresh(
     credential: ClientCredential,
     now: float,
     jti: str,
-    client_request_id: str | None = None,
+    client_request_id: str,
 ) -> HttpRequest:
     """The refresh-token grant (RFC 6749 6); v1 names the ``resource`` wanted."""
     _non_empty("refresh_token", refresh_token)

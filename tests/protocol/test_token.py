@@ -38,6 +38,7 @@ CLIENT_SECRET = Secret("client_secret", "s3cr3t~value")
 REFRESH = Secret("refresh_token", "0.AAAA-refresh")
 TRACE = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
 CORRELATION = "aaaa0000-bb11-2222-33cc-444444dddddd"
+CLIENT_REQUEST_ID = "c0ffee00-0000-4000-8000-000000000000"
 
 
 def certificate() -> ClientCertificate:
@@ -70,6 +71,7 @@ def redeem(credential: ClientCredential, **changes: Any) -> HttpRequest:
         "credential": credential,
         "now": NOW,
         "jti": "jti-1",
+        "client_request_id": CLIENT_REQUEST_ID,
     }
     kwargs.update(changes)
     return build_code_redemption(**kwargs)
@@ -161,9 +163,9 @@ def test_build_code_redemption_with_certificate_sends_a_client_assertion() -> No
     assert "client_secret" not in req.form
 
 
-def test_build_code_redemption_adds_client_request_id_when_given() -> None:
-    req = redeem(ClientSecretPost(secret=CLIENT_SECRET), client_request_id="c0ffee00-0000-4000-8000-000000000000")
-    assert req.headers["client-request-id"] == "c0ffee00-0000-4000-8000-000000000000"
+def test_build_code_redemption_sends_the_client_request_id_it_is_given() -> None:
+    req = redeem(ClientSecretPost(secret=CLIENT_SECRET))
+    assert req.headers["client-request-id"] == CLIENT_REQUEST_ID
     assert req.headers["return-client-request-id"] == "true"
     with pytest.raises(ValueError):
         redeem(ClientSecretPost(secret=CLIENT_SECRET), client_request_id="a\r\nb")
@@ -200,7 +202,9 @@ def test_build_refresh_sends_the_refresh_grant() -> None:
         credential=ClientSecretPost(secret=CLIENT_SECRET),
         now=NOW,
         jti="j",
+        client_request_id=CLIENT_REQUEST_ID,
     )
+    assert req.headers["client-request-id"] == CLIENT_REQUEST_ID
     assert req.revealed_form() == {
         "grant_type": "refresh_token",
         "client_id": CLIENT_ID,

@@ -1,10 +1,10 @@
 """The token endpoint: redeem a code (RFC 6749 4.1.3), refresh (RFC 6749 6), read the answer (5.1, 5.2).
 
 ``POST {authority}/oauth2/token``, form-encoded, with one client credential: the secret in the
-form (``client_secret_post``), the secret in an ``Authorization: Basic`` header
-(``client_secret_basic``, RFC 6749 2.3.1), or a certificate-signed ``client_assertion``
-(RFC 7523). Every secret in the described request stays a :class:`Secret`, so printing or
-recording the request shows fingerprints; the wire layer reveals them when it sends.
+form (``client_secret_post``, RFC 6749 2.3.1) or a certificate-signed ``client_assertion``
+(RFC 7523), as ``AADWEB_CLIENT_SECRET`` or ``AADWEB_CLIENT_CERTIFICATE`` says. Every secret in
+the described request stays a :class:`Secret`, so printing or recording the request shows
+fingerprints; the transport reveals them when it sends.
 
 Reading the answer, decisions:
 
@@ -20,12 +20,10 @@ Reading the answer, decisions:
 
 from __future__ import annotations
 
-import base64
 import math
 import re
 from dataclasses import dataclass
 from typing import Any, Final
-from urllib.parse import quote_plus
 
 from aadweb.errors import InvalidResponse
 from aadweb.protocol.aadsts import error_from_response
@@ -41,10 +39,8 @@ __all__ = [
     "MAX_EXPIRES_IN",
     "ClientAssertionCredential",
     "ClientCredential",
-    "ClientSecretBasic",
     "ClientSecretPost",
     "TokenResponse",
-    "basic_authorization",
     "build_code_redemption",
     "build_refresh",
     "parse_token_response",
@@ -79,16 +75,6 @@ class ClientSecretPost:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ClientSecretBasic:
-    """HTTP Basic with the form-urlencoded client id and secret (RFC 6749 2.3.1)."""
-
-    secret: Secret
-
-    def __post_init__(self) -> None:
-        _check_secret(self.secret)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class ClientAssertionCredential:
     """A certificate-signed JWT ``client_assertion`` (RFC 7523 2.2)."""
 
@@ -99,15 +85,7 @@ class ClientAssertionCredential:
             raise ValueError("certificate must be a ClientCertificate")
 
 
-ClientCredential = ClientSecretPost | ClientSecretBasic | ClientAssertionCredential
-
-
-def basic_authorization(client_id: str, secret: Secret) -> Secret:
-    """``Basic base64(urlencode(id) ":" urlencode(secret))`` as a Secret header value."""
-    # RFC 6749 2.3.1: id and secret are encoded with application/x-www-form-urlencoded
-    # (Appendix B) before they are used as the Basic user name and password
-    pair = f"{quote_plus(client_id, safe='')}:{quote_plus(secret.reveal(), safe='')}"
-    return Secret("authorization", "Basic " + base64.b64encode(pair.encode("utf-8")).decode("ascii"))
+ClientCredential = ClientSecretPost | ClientAssertionCredential
 
 
 def token_endpoint_url(authority_url: str) -> str:
@@ -138,8 +116,6 @@ def _token_request(
     # RFC 6749 2.3: the client MUST NOT use more than one authentication method per request
     if isinstance(credential, ClientSecretPost):
         form["client_secret"] = credential.secret
-    elif isinstance(credential, ClientSecretBasic):
-        headers["Authorization"] = basic_authorization(client_id, credential.secret)
     elif isinstance(credential, ClientAssertionCredential):
         form["client_assertion_type"] = CLIENT_ASSERTION_TYPE
         form["client_assertion"] = build_client_assertion(

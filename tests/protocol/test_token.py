@@ -1,10 +1,9 @@
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import json
 from typing import Any
-from urllib.parse import parse_qs, unquote_plus
+from urllib.parse import parse_qs
 
 import jwt
 import pytest
@@ -19,7 +18,6 @@ from aadweb.protocol.http import HttpRequest, HttpResponse
 from aadweb.protocol.token import (
     ClientAssertionCredential,
     ClientCredential,
-    ClientSecretBasic,
     ClientSecretPost,
     build_code_redemption,
     build_refresh,
@@ -135,22 +133,6 @@ def test_build_code_redemption_keeps_secrets_out_of_repr() -> None:
     assert parse_qs(body.decode())["client_secret"] == [CLIENT_SECRET.reveal()]
 
 
-def test_build_code_redemption_with_client_secret_basic_form_encodes_before_base64() -> None:
-    odd_secret = Secret("client_secret", "p@ss:w rd+/=\u00e9%~")
-    req = redeem(ClientSecretBasic(secret=odd_secret))
-    form = req.revealed_form()
-    assert form is not None and "client_secret" not in form
-    header = req.headers["Authorization"]
-    assert isinstance(header, Secret)
-    assert odd_secret.reveal() not in repr(req)
-    scheme, encoded = req.revealed_headers()["Authorization"].split(" ")
-    assert scheme == "Basic"
-    user, _, password = base64.b64decode(encoded).decode("utf-8").partition(":")
-    assert "p%40ss%3Aw+rd%2B%2F%3D%C3%A9%25" in password
-    assert unquote_plus(user) == CLIENT_ID
-    assert unquote_plus(password) == odd_secret.reveal()
-
-
 def test_build_code_redemption_with_certificate_sends_a_client_assertion() -> None:
     req = redeem(ClientAssertionCredential(certificate=certificate()))
     assert req.form is not None
@@ -186,11 +168,9 @@ def test_build_code_redemption_refuses_invalid_arguments(changes: dict[str, Any]
         redeem(ClientSecretPost(secret=CLIENT_SECRET), **changes)
 
 
-def test_client_secret_credentials_refuse_an_empty_secret() -> None:
+def test_client_secret_post_refuses_an_empty_secret() -> None:
     with pytest.raises(ValueError):
         ClientSecretPost(secret=Secret("client_secret", ""))
-    with pytest.raises(ValueError):
-        ClientSecretBasic(secret=Secret("client_secret", ""))
 
 
 def test_build_refresh_sends_the_refresh_grant() -> None:

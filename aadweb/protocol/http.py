@@ -1,9 +1,9 @@
 """HTTP messages as values: a request is *described, not sent* (as in h11).
 
-``build_*`` functions return an :class:`HttpRequest`; the wire layer sends it and hands back an
+``build_*`` functions return an :class:`HttpRequest`; a transport sends it and hands back an
 :class:`HttpResponse`, which ``parse_*`` functions turn into values. Form fields and headers may
 hold :class:`~aadweb.secret.Secret` values, so a request can be printed or recorded safely;
-the wire layer calls :meth:`HttpRequest.revealed_form` at the moment of sending.
+the transport calls :meth:`HttpRequest.revealed_form` at the moment of sending.
 """
 
 from __future__ import annotations

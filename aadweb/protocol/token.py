@@ -13,7 +13,7 @@ Reading the answer, decisions:
   ``expires_on`` is an absolute time on *its* clock, which may disagree with ours, so it is
   ignored.
 - Only ``token_type`` Bearer is usable (RFC 6749 7.1): anything else is refused.
-- A redirect is never followed (the wire layer does not follow it either) and is refused.
+- A redirect is never followed (no transport follows it either) and is refused.
 - Error bodies: see :func:`aadweb.protocol.aadsts.error_from_response` (AuthorityError for an
   OAuth error body or a 5xx, InvalidResponse for a 4xx without one).
 """

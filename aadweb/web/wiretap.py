@@ -7,7 +7,8 @@ and for the callback the id_token verdicts in between. It also puts the request'
 :data:`~aadweb.transcript.writer.current_flow` so the outbound legs made while answering
 (metadata, JWKS, token, refresh, Graph) carry the same flow id:
 
-* ``GET /getAToken?state=...``: the flow of that state, before the handler runs;
+* the callback ``GET /getAToken?state=...`` (the redirect URI's path): the flow of that state,
+  before the handler runs;
 * requests with a session: the session's flow (``AadWebApp._session`` sets it);
 * ``/login`` and the form_post: the state in the answer's ``Location``, after the handler.
 
@@ -45,7 +46,6 @@ RECORDED: Final = {
     "graphcall": ("graphcall", "graphcall_page"),
     "logout": ("logout", "logout_redirect"),
 }
-_CALLBACK_PATH: Final = "/getAToken"
 _MAX_STATE: Final = 512
 #: The state parameter in a query string or a form body (the first one; no fragment).
 _STATE: Final = re.compile(r"(?:^|[?&])state=([^&#]*)")
@@ -90,12 +90,14 @@ def _state_flow(state: str | None) -> str | None:
 
 class WireTap:
     """Records the inbound legs of one app into ``transcript``; ``origin`` is the app's own
-    ``scheme://host[:port]`` (from the redirect URI: recorded URLs never come from ``Host``)."""
+    ``scheme://host[:port]`` (from the redirect URI: recorded URLs never come from ``Host``), and
+    ``callback_path`` the redirect URI's decoded path, mount point included."""
 
-    def __init__(self, transcript: Transcript, *, origin: str,
+    def __init__(self, transcript: Transcript, *, origin: str, callback_path: str,
                  clock: Callable[[], float] = time.time, timer: Callable[[], float] = time.perf_counter) -> None:
         self.transcript = transcript
         self.origin = origin
+        self.callback_path = callback_path
         self.clock = clock
         self.timer = timer
 
@@ -113,9 +115,8 @@ class WireTap:
         finally:
             current_flow.reset(token)
 
-    @staticmethod
-    def _callback_flow(request: AppRequest) -> str | None:
-        if request.method != "GET" or request.path != _CALLBACK_PATH:
+    def _callback_flow(self, request: AppRequest) -> str | None:
+        if request.method != "GET" or request.script_root.rstrip("/") + request.path != self.callback_path:
             return None
         try:
             # Before dispatch: a query the app will refuse (too long, not UTF-8: request.args

@@ -1,7 +1,8 @@
-"""The web layer: a Werkzeug WSGI app with the routes ``/``, ``/login``, ``/getAToken``,
-``/graphcall``, ``/logout``, ``/healthz``.
+"""The web layer: a Werkzeug WSGI app with the routes ``/``, ``/login``, the callback (the path of
+``AADWEB_REDIRECT_URI``, ``/getAToken`` by default), ``/graphcall``, ``/logout``, ``/healthz``.
 
-``create_app(settings)`` builds everything once at start-up (the session store, the keep-alive
+``create_app(settings)`` checks what serving needs (:func:`app_problems`), builds the sign-in
+once at start-up with :func:`aadweb.compose.build_signin` (the session store, the keep-alive
 transport, :class:`~aadweb.authority.Authority`, :class:`~aadweb.graph.GraphClient`,
 :class:`~aadweb.signin.SignIn`) and returns the WSGI application::
 
@@ -12,21 +13,41 @@ transport, :class:`~aadweb.authority.Authority`, :class:`~aadweb.graph.GraphClie
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from aadweb.authority import Authority
+from aadweb.compose import SECRET_KEY_REQUIRED, build_signin
 from aadweb.errors import ConfigurationError
-from aadweb.graph import GraphClient
-from aadweb.sessions import SessionStore, open_store
-from aadweb.settings import Settings
-from aadweb.signin import SignIn
-from aadweb.transport import RecordingTransport, RequestsTransport, Transport
-from aadweb.web.app import AadWebApp
-from aadweb.web.wiretap import wire_transcript
+from aadweb.sessions import SessionStore
+from aadweb.settings import Settings, env_values
+from aadweb.transport import Transport
+from aadweb.web.app import AadWebApp, callback_problems
+from aadweb.web.wiretap import wire_view_problems
 
-__all__ = ["AadWebApp", "create_app"]
+__all__ = ["AadWebApp", "app_problems", "app_settings", "create_app"]
+
+
+def app_problems(settings: Settings) -> list[str]:
+    """What serving the app needs beyond valid settings, one sentence per problem: a secret key
+    (it signs the cookies), a callback path of its own, and the transcript page only on loopback."""
+    problems = [] if settings.secret_key is not None else [SECRET_KEY_REQUIRED]
+    return problems + callback_problems(settings.redirect_uri) + wire_view_problems(settings)
+
+
+def app_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """``Settings.from_env(environ)`` for serving the app: every problem at once, those of
+    :func:`app_problems` included (what ``aadweb serve``, ``aadweb.wsgi`` and ``check-config`` read)."""
+    values, problems = env_values(environ)
+    try:
+        settings = Settings.from_mapping(values, problems=problems)
+    except ConfigurationError as exc:
+        missing_key = [] if values.get("AADWEB_SECRET_KEY", "").strip() else [SECRET_KEY_REQUIRED]
+        raise ConfigurationError([*exc.problems, *missing_key]) from None
+    problems = app_problems(settings)
+    if problems:
+        raise ConfigurationError(problems)
+    return settings
 
 
 def create_app(
@@ -37,42 +58,25 @@ def create_app(
     clock: Callable[[], float] = time.time,
     key_cache_clock: Callable[[], float] = time.monotonic,
 ) -> AadWebApp:
-    """The aadweb WSGI app for ``settings`` (default: ``Settings.from_env()``).
+    """The aadweb WSGI app for ``settings`` (default: :func:`app_settings`, from the environment).
 
-    ``store`` and ``transport`` are built from the settings unless given (tests give their
-    own); ``clock`` drives session and token expiry; ``key_cache_clock`` (monotonic) drives the
-    metadata/JWKS cache's TTL and its 5-minute refetch limit, so a test can step over it. Raises
-    :class:`~aadweb.errors.ConfigurationError` when ``AADWEB_SECRET_KEY`` is missing: the app
-    could not sign its cookies; or when ``AADWEB_WIRE_VIEW=1`` is asked for an app that is not
-    on loopback (or without ``AADWEB_WIRE_LOG``). ``app.close()`` closes what was built here.
-
-    With ``AADWEB_WIRE_LOG`` set, every outbound call goes through a
-    :class:`~aadweb.transport.RecordingTransport` whose hook writes the wire transcript; without it
-    nothing is wrapped.
+    Raises :class:`~aadweb.errors.ConfigurationError` listing :func:`app_problems`: without
+    ``AADWEB_SECRET_KEY`` the app could not sign its cookies; ``AADWEB_WIRE_VIEW=1`` is refused
+    for an app that is not on loopback (or without ``AADWEB_WIRE_LOG``). ``store``,
+    ``transport``, ``clock`` and ``key_cache_clock`` go to :func:`~aadweb.compose.build_signin`;
+    ``app.close()`` closes what it built.
     """
     if settings is None:
-        settings = Settings.from_env()
-    if settings.secret_key is None:
-        raise ConfigurationError(
-            ["AADWEB_SECRET_KEY is required to serve the web app: it signs the session cookies."]
-        )
-    transcript = wire_transcript(settings)
-    closers: list[Callable[[], None]] = []
-    if transport is None:
-        proxies = {"http": settings.proxy, "https": settings.proxy} if settings.proxy else None
-        requests_transport = RequestsTransport(timeout=settings.http_timeout, proxies=proxies)
-        closers.append(requests_transport.close)
-        transport = requests_transport
-    if transcript is not None:
-        transport = RecordingTransport(transport, on_exchange=transcript.on_exchange, keep=False)
-        closers.append(transcript.close)
-    if store is None:
-        store = open_store(settings.session_store, secret_key=settings.secret_key.reveal(), clock=clock)
-        closers.append(store.close)
-    authority = Authority(settings, transport, clock=clock, key_cache_clock=key_cache_clock)
-    graph = GraphClient(settings, transport, clock=clock)
-    signin = SignIn(settings, store, authority, graph, clock=clock)
-    app = AadWebApp(settings, signin, close=closers, transcript=transcript)
+        settings = app_settings()
+    problems = app_problems(settings)
+    if problems:
+        raise ConfigurationError(problems)
+    signin = build_signin(settings, store=store, transport=transport, clock=clock, key_cache_clock=key_cache_clock)
+    try:
+        app = AadWebApp(settings, signin, close=(signin.close,), transcript=signin.transcript)
+    except BaseException:
+        signin.close()
+        raise
     hops = settings.trusted_proxy_hops
     if hops > 0:
         # Werkzeug's ProxyFix with explicit trust counts; without it X-Forwarded-* are ignored.

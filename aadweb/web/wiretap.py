@@ -27,7 +27,6 @@ from urllib.parse import unquote_plus, urlsplit
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from aadweb.errors import ConfigurationError
 from aadweb.flow import current_flow, flow_id_for
 from aadweb.settings import Settings, is_loopback_host
 from aadweb.transcript.writer import Transcript
@@ -36,7 +35,7 @@ from aadweb.web.limits import check_request_line
 if TYPE_CHECKING:
     from aadweb.web.app import AppRequest
 
-__all__ = ["RECORDED", "WireTap", "wire_transcript"]
+__all__ = ["RECORDED", "WireTap", "wire_view_problems"]
 
 #: Endpoint -> (leg of the request, leg of a successful answer). A 4xx/5xx answer is "refused".
 RECORDED: Final = {
@@ -51,12 +50,10 @@ _MAX_STATE: Final = 512
 _STATE: Final = re.compile(r"(?:^|[?&])state=([^&#]*)")
 
 
-def wire_transcript(settings: Settings) -> Transcript | None:
-    """The transcript ``settings`` ask for (None: ``AADWEB_WIRE_LOG`` unset), opened once now so
-    a path that cannot be written is a start-up error, not a silent gap.
-
-    ``AADWEB_WIRE_VIEW=1`` shows the transcript to whoever is signed in to the app; it is refused
-    unless the app runs on loopback (its redirect URI's host), as the demo does.
+def wire_view_problems(settings: Settings) -> list[str]:
+    """``AADWEB_WIRE_VIEW=1`` shows the transcript to whoever is signed in to the app; it is refused
+    unless the app runs on loopback (its redirect URI's host), as the demo does, and needs
+    ``AADWEB_WIRE_LOG`` (the transcript itself is opened by :func:`aadweb.compose.open_transcript`).
     """
     problems: list[str] = []
     if settings.wire_view:
@@ -68,18 +65,7 @@ def wire_transcript(settings: Settings) -> Transcript | None:
             )
         if not settings.wire_log:
             problems.append("AADWEB_WIRE_VIEW=1 needs AADWEB_WIRE_LOG: the page shows that file.")
-    if problems:
-        raise ConfigurationError(problems)
-    if not settings.wire_log:
-        return None
-    transcript = Transcript(settings.wire_log, personal=settings.wire_personal, graph_url=settings.graph_url)
-    try:
-        transcript.check_writable()
-    except OSError as exc:
-        raise ConfigurationError(
-            [f"AADWEB_WIRE_LOG {settings.wire_log} cannot be opened for appending ({exc.strerror or exc})."]
-        ) from None
-    return transcript
+    return problems
 
 
 def _state_flow(state: str | None) -> str | None:

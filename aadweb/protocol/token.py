@@ -53,7 +53,6 @@ MAX_TOKEN: Final = 64 * 1024
 MAX_ID_TOKEN: Final = MAX_TOKEN_BYTES  # the same cap the id_token validator applies
 _WHAT: Final = "token response"
 _NUMBER: Final = re.compile(r"[0-9]{1,15}(\.[0-9]{1,9})?")
-# RFC 6750 2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
 
 
 # --- client credentials --------------------------------------------------------------------

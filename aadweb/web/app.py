@@ -387,6 +387,7 @@ class AadWebApp:
     # --- lifecycle ----------------------------------------------------------------------
 
     def close(self) -> None:
-        """Close what :func:`create_app` opened (the store and transport it built itself)."""
+        """Close what :func:`create_app` opened (through ``build_signin``: the store, transport and
+        transcript it built itself)."""
         for close in self._closers:
             close()

@@ -134,7 +134,7 @@ class Authority:
         return self._keys.fetch_count
 
     def _fetch_metadata(self) -> AuthorityMetadata:
-        resp = self._send(build_metadata_request(self.authority_url))
+        resp = self._send(build_metadata_request(self.authority_url, client_request_id=self.new_id()))
         metadata = parse_metadata(resp, authority_host=self.settings.authority_host)
         s = self.settings
         if s.tenant_is_guid:
@@ -143,7 +143,8 @@ class Authority:
 
     def _fetch_keys(self) -> KeySet:
         app_id = self.settings.client_id if self.settings.app_signing_keys else None
-        return parse_jwks(self._send(build_jwks_request(self.metadata().jwks_uri, app_id=app_id)))
+        request = build_jwks_request(self.metadata().jwks_uri, app_id=app_id, client_request_id=self.new_id())
+        return parse_jwks(self._send(request))
 
     def tenant_policy(self) -> SingleTenant | AllowedTenants:
         """Which tenants' tokens are accepted (the configured one, or the allowed list)."""
@@ -240,7 +241,7 @@ class Authority:
         request = build_code_redemption(
             token_endpoint=self.token_endpoint, client_id=s.client_id, code=code, redirect_uri=s.redirect_uri,
             resource=s.resource, code_verifier=code_verifier, credential=self.credential, now=self.clock(),
-            jti=self.new_id(),
+            jti=self.new_id(), client_request_id=self.new_id(),
         )
         return parse_token_response(self._send(request), now=self.clock())
 
@@ -266,6 +267,7 @@ class Authority:
         request = build_refresh(  # built anew each time: a client assertion's jti is single-use
             token_endpoint=self.token_endpoint, client_id=s.client_id, refresh_token=refresh_token,
             resource=resource or s.resource, credential=self.credential, now=self.clock(), jti=self.new_id(),
+            client_request_id=self.new_id(),
         )
         return parse_token_response(self._send(request, deadline=deadline), now=self.clock())
 

@@ -20,7 +20,6 @@ import dataclasses
 import json
 import logging
 import os
-import secrets
 import select
 import shutil
 import signal
@@ -29,7 +28,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from types import FrameType
 from typing import TYPE_CHECKING, Final, TextIO
@@ -40,21 +39,9 @@ from aadweb.protocol.client_assertion import ClientCertificate
 from aadweb.settings import Settings, redact_url
 
 if TYPE_CHECKING:
-    from aadweb.emulator import Emulator
     from aadweb.web import AadWebApp
 
-__all__ = [
-    "DEMO_ENV_PASSTHROUGH",
-    "demo_settings",
-    "main",
-    "print_problems",
-    "register_demo_redirect",
-    "settings_summary",
-]
-
-#: The only AADWEB_* variables ``aadweb demo`` reads; every other one is ignored on purpose,
-#: so a half-configured shell cannot break the demo.
-DEMO_ENV_PASSTHROUGH: Final = ("AADWEB_SESSION_STORE", "AADWEB_RESPONSE_TYPE", "AADWEB_WIRE_LOG", "AADWEB_WIRE_VIEW")
+__all__ = ["main", "print_problems", "settings_summary"]
 
 _STOP_SIGNALS: Final = (signal.SIGINT, signal.SIGTERM)
 
@@ -76,8 +63,6 @@ def settings_summary(settings: Settings) -> list[str]:
     """``name: value`` lines for every setting; secrets appear only as fingerprints."""
     lines: list[str] = []
     for f in dataclasses.fields(settings):
-        if f.name == "require_secret_key":
-            continue
         value = getattr(settings, f.name)
         if isinstance(value, ClientCertificate):
             shown = f"{value.path} (x5t {value.x5t})"
@@ -167,6 +152,13 @@ def _create_app(settings: Settings) -> AadWebApp:
     return create_app(settings)
 
 
+def _app_settings() -> Settings:
+    """The settings from the environment, with what serving the app needs (every problem at once)."""
+    from aadweb.web import app_settings
+
+    return app_settings()
+
+
 def _display_host(host: str) -> str:
     if host in ("127.0.0.1", "::1", "0.0.0.0", "::", "localhost"):
         return "localhost"
@@ -178,7 +170,7 @@ def _display_host(host: str) -> str:
 
 def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
-        settings = Settings.from_env()
+        settings = _app_settings()
         app = _create_app(settings)
     except ConfigurationError as exc:
         print_problems(exc.problems, out=err, heading="aadweb serve: the configuration is not valid:")
@@ -211,44 +203,9 @@ def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 # --- demo ------------------------------------------------------------------------------------
 
 
-def demo_settings(
-    *, emulator_url: str, redirect_uri: str, environ: Mapping[str, str] | None = None,
-    secret_key: str | None = None, wire_log: str | None = None,
-) -> Settings:
-    """Settings for the demo: the emulator's tenant and app, a throwaway secret key.
-
-    Only :data:`DEMO_ENV_PASSTHROUGH` are taken from ``environ``; the session store defaults
-    to ``memory:`` (one process, nothing written to disk). With ``wire_log`` the wire transcript
-    goes there and its page is on (``AADWEB_WIRE_LOG`` / ``AADWEB_WIRE_VIEW=0`` override).
-    """
-    from aadweb.emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID
-
-    env = os.environ if environ is None else environ
-    values = {
-        "AADWEB_TENANT": DEMO_TENANT_ID,
-        "AADWEB_CLIENT_ID": DEMO_CLIENT_ID,
-        "AADWEB_CLIENT_SECRET": DEMO_CLIENT_SECRET,
-        "AADWEB_AUTHORITY_HOST": emulator_url,
-        "AADWEB_GRAPH_URL": f"{emulator_url}/v1.0/me",
-        "AADWEB_REDIRECT_URI": redirect_uri,
-        "AADWEB_SECRET_KEY": secret_key or secrets.token_urlsafe(48),
-        "AADWEB_SESSION_STORE": "memory:",
-    }
-    if wire_log:
-        values.update({"AADWEB_WIRE_LOG": wire_log, "AADWEB_WIRE_VIEW": "1"})
-    values.update({name: env[name] for name in DEMO_ENV_PASSTHROUGH if env.get(name)})
-    return Settings.from_mapping(values)
-
-
-def register_demo_redirect(emulator: Emulator, redirect_uri: str) -> None:
-    """Make the emulator's demo app registration allow exactly ``redirect_uri``."""
-    from aadweb.emulator import DEMO_CLIENT
-
-    emulator.register_client(dataclasses.replace(DEMO_CLIENT, redirect_uris=(redirect_uri,)))
-
-
 def _demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from aadweb.emulator import DEMO_TENANT_ID, Emulator, EmulatorServer
+    from aadweb.testing import demo_settings, register_demo_redirect
 
     try:
         app_server = DevServer(args.host, args.port)
@@ -326,7 +283,7 @@ def _check_config(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from aadweb.web import startup_problems
 
     try:
-        settings = Settings.from_env()
+        settings = _app_settings()
     except ConfigurationError as exc:
         print_problems(exc.problems, out=out, heading=f"configuration NOT OK ({len(exc.problems)} problems):")
         return 1
@@ -345,17 +302,18 @@ def _check_config(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def _sessions(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Counts of the store's sessions and pending sign-ins; ``--purge`` deletes expired ones."""
+    from aadweb.compose import require_secret_key
     from aadweb.errors import SessionStoreError
     from aadweb.sessions import open_store
 
     try:
         settings = Settings.from_env()
+        secret_key = require_secret_key(settings)  # the store's tokens are encrypted under it
     except ConfigurationError as exc:
         print_problems(exc.problems, out=err, heading=f"configuration NOT OK ({len(exc.problems)} problems):")
         return 2
-    assert settings.secret_key is not None  # required by Settings.from_env()
     try:
-        store = open_store(settings.session_store, secret_key=settings.secret_key.reveal(),
+        store = open_store(settings.session_store, secret_key=secret_key.reveal(),
                            idle=settings.session_idle)  # idle sessions count, and purge, as expired
         try:
             purged = store.purge_expired() if args.purge else None
@@ -423,6 +381,8 @@ def _wire(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
+    from aadweb.testing import DEMO_ENV_PASSTHROUGH  # here: `aadweb emulator` never builds this parser
+
     parser = argparse.ArgumentParser(
         prog="aadweb",
         description="Sign people in with Azure AD (v1, OpenID Connect) and call Microsoft Graph.",

@@ -1,4 +1,4 @@
-"""Calling Microsoft Graph ``/me``: the protocol step sent through the wire layer.
+"""Calling Microsoft Graph ``/me``: the protocol step sent through a transport.
 
 Throttling (429) and "service unavailable" (503) are honoured once when Graph asks for a
 short wait (``Retry-After`` at most ``max_wait`` seconds, and the wait still fits the call's

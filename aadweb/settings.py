@@ -29,7 +29,7 @@ from aadweb.protocol.client_assertion import ClientCertificate
 from aadweb.protocol.hosts import is_loopback_host
 from aadweb.secret import Secret
 
-__all__ = ["CLOUDS", "Cloud", "Settings", "redact_url"]
+__all__ = ["CLOUDS", "Cloud", "Settings", "env_values", "redact_url"]
 
 GUID_RE: Final = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 DOMAIN_RE: Final = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$")
@@ -122,7 +122,6 @@ class Settings:
     app_signing_keys: bool = False
     proxy: str | None = None
     ca_bundle: str | None = None
-    require_secret_key: bool = True
 
     def __repr__(self) -> str:
         """Every field, as the dataclass would show it, but the store URL without its password."""
@@ -217,15 +216,10 @@ class Settings:
         for t in self.allowed_tenants:
             if not GUID_RE.match(t):
                 p.append(f"AADWEB_ALLOWED_TENANTS entry {t!r} is not a tenant GUID.")
-        if self.secret_key is None:
-            if self.require_secret_key:
-                p.append(
-                    "AADWEB_SECRET_KEY is required: a long random value shared by all workers, e.g. the output "
-                    "of `python -c 'import secrets; print(secrets.token_urlsafe(48))'`."
-                )
-        elif self.secret_key.reveal().strip().lower() in WEAK_SECRET_KEYS:
+        # AADWEB_SECRET_KEY may be absent: what needs one (the web app, a session store) says so.
+        if self.secret_key is not None and self.secret_key.reveal().strip().lower() in WEAK_SECRET_KEYS:
             p.append("AADWEB_SECRET_KEY is a well-known placeholder value: generate a random one.")
-        elif len(self.secret_key) < MIN_SECRET_KEY_LENGTH:
+        elif self.secret_key is not None and len(self.secret_key) < MIN_SECRET_KEY_LENGTH:
             p.append(f"AADWEB_SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} characters long.")
         if not self.session_store.startswith(("memory:", "sqlite:///", "redis://", "rediss://")):
             p.append("AADWEB_SESSION_STORE must be 'memory:', 'sqlite:///path' or 'redis://host:port/db'.")
@@ -245,31 +239,17 @@ class Settings:
     # --- loading ------------------------------------------------------------------------
 
     @classmethod
-    def from_env(
-        cls, environ: Mapping[str, str] | None = None, *, require_secret_key: bool = True
-    ) -> Settings:
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Read ``AADWEB_*`` from ``environ`` (default ``os.environ``) and ``AADWEB_CONFIG``."""
-        env = dict(os.environ if environ is None else environ)
-        problems: list[str] = []
-        values: dict[str, str] = {}
-        config_path = env.get("AADWEB_CONFIG")
-        if config_path:
-            values.update(_read_toml(config_path, problems))
-        values.update({k: v for k, v in env.items() if k.startswith("AADWEB_") and k != "AADWEB_CONFIG"})
-        return cls.from_mapping(values, require_secret_key=require_secret_key, problems=problems)
+        values, problems = env_values(environ)
+        return cls.from_mapping(values, problems=problems)
 
     @classmethod
-    def from_mapping(
-        cls,
-        values: Mapping[str, str],
-        *,
-        require_secret_key: bool = True,
-        problems: list[str] | None = None,
-    ) -> Settings:
+    def from_mapping(cls, values: Mapping[str, str], *, problems: list[str] | None = None) -> Settings:
         """Build from ``AADWEB_*`` string values; every problem is reported at once."""
         problems = [] if problems is None else problems
-        kwargs: dict[str, Any] = {"require_secret_key": require_secret_key}
-        known = {f"AADWEB_{f.name.upper()}" for f in fields(cls)} - {"AADWEB_REQUIRE_SECRET_KEY"}
+        kwargs: dict[str, Any] = {}
+        known = {f"AADWEB_{f.name.upper()}" for f in fields(cls)}
         for name in sorted(set(values) - known):
             problems.append(f"{name} is not an aadweb setting (a typo?).")
         for name, raw in values.items():
@@ -293,6 +273,19 @@ class Settings:
         if problems:
             raise ConfigurationError(problems)
         return settings
+
+
+def env_values(environ: Mapping[str, str] | None = None) -> tuple[dict[str, str], list[str]]:
+    """The ``AADWEB_*`` values of ``environ`` (default ``os.environ``) over those of the file
+    ``AADWEB_CONFIG`` names, and the problems met reading that file."""
+    env = dict(os.environ if environ is None else environ)
+    problems: list[str] = []
+    values: dict[str, str] = {}
+    config_path = env.get("AADWEB_CONFIG")
+    if config_path:
+        values.update(_read_toml(config_path, problems))
+    values.update({k: v for k, v in env.items() if k.startswith("AADWEB_") and k != "AADWEB_CONFIG"})
+    return values, problems
 
 
 # --- parsers: one per typed field; each raises ValueError with the end of a sentence -----

@@ -22,9 +22,9 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from aadweb.authority import Authority
 from aadweb.errors import (
@@ -57,6 +57,9 @@ from aadweb.protocol.token import TokenResponse
 from aadweb.secret import Secret
 from aadweb.sessions import PENDING_TTL, PendingSignIn, SessionRecord, SessionStore, TokenSet
 from aadweb.settings import Settings
+
+if TYPE_CHECKING:
+    from aadweb.transcript.writer import Transcript
 
 __all__ = ["REFRESH_MARGIN", "Completed", "SignIn", "refresh_wait", "worst_case_seconds"]
 
@@ -107,7 +110,12 @@ class Completed:
 
 
 class SignIn:
-    """The sign-in flows for one app. Thread-safe; one per process."""
+    """The sign-in flows for one app. Thread-safe; one per process.
+
+    Build it with :func:`aadweb.compose.build_signin`, which also opens what it uses: ``close``
+    are the closers of those, run by :meth:`close`; ``transcript`` is the wire transcript its
+    outbound calls are written to (``AADWEB_WIRE_LOG``), if any.
+    """
 
     def __init__(
         self,
@@ -119,6 +127,8 @@ class SignIn:
         clock: Callable[[], float] = time.time,
         random_token: Callable[[int], str] = secrets.token_urlsafe,
         session_ttl: float | None = None,
+        transcript: Transcript | None = None,
+        close: Iterable[Callable[[], None]] = (),
     ) -> None:
         """``session_ttl``: seconds a session lives at most (default ``AADWEB_SESSION_LIFETIME``).
         The idle limit (``AADWEB_SESSION_IDLE``) is the store's: see ``open_store(idle=...)``."""
@@ -129,6 +139,13 @@ class SignIn:
         self.clock = clock
         self.random_token = random_token
         self.session_ttl = float(settings.session_lifetime if session_ttl is None else session_ttl)
+        self.transcript = transcript
+        self._closers = tuple(close)
+
+    def close(self) -> None:
+        """Close what :func:`~aadweb.compose.build_signin` opened (store, transport, transcript)."""
+        for close in self._closers:
+            close()
 
     # --- 1. begin ---------------------------------------------------------------------
 

@@ -151,7 +151,7 @@ def access_token(emulator_url: str, redirect_uri: str, *, user: str = USER) -> s
     settings = Settings(tenant=DEMO_TENANT_ID, client_id=DEMO_CLIENT_ID,
                         client_secret=Secret("client_secret", DEMO_CLIENT_SECRET), authority_host=emulator_url,
                         graph_url=f"{emulator_url}/v1.0/me", redirect_uri=redirect_uri, response_type="code",
-                        session_store="memory:", require_secret_key=False)
+                        session_store="memory:")
     verifier = Secret("code_verifier", secrets.token_urlsafe(48))
     with RequestsTransport(timeout=30) as transport:
         authority = Authority(settings, transport)

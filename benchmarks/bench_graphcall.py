@@ -7,7 +7,7 @@ Graph is the emulator, in its own process on loopback. Both apps run under gunic
   :class:`aadweb.authority.Authority`), the answer escaped into a page: the limit the
   upstream sets (the baseline);
 - aadweb: session cookie, session read, token decrypt, expiry check, Graph call through the
-  wire layer (deadline, client-request-id), parse, page.
+  transport (deadline, client-request-id), parse, page.
 For reference, "emulator direct" is ``wrk`` straight at the emulator's ``/v1.0/me`` (no app).
 Rounds are interleaved; the best round of each counts. Target: aadweb >= 0.85x.
 """

@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING
 
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
-from aadweb._devserver import DevServer
 from aadweb.errors import ConfigurationError
 from aadweb.settings import Settings
+from aadweb.testing import DevServer
 from aadweb.web import create_app
 
 if TYPE_CHECKING:
@@ -59,8 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     redirect_uri = f"http://localhost:{server.port}{MOUNT}/getAToken"
     emulator_server = None
     if args.demo:
-        from aadweb.cli import demo_settings, register_demo_redirect
         from aadweb.emulator import Emulator, EmulatorServer
+        from aadweb.testing import demo_settings, register_demo_redirect
 
         emulator = Emulator()
         register_demo_redirect(emulator, redirect_uri)  # the app registration must know the path

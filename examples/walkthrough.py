@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None, *, emulator: Emulator | None = None, out
         settings = Settings(
             tenant=DEMO_TENANT_ID, client_id=DEMO_CLIENT_ID, client_secret=Secret("client_secret", DEMO_CLIENT_SECRET),
             authority_host=server.url, graph_url=f"{server.url}/v1.0/me", redirect_uri=REDIRECT_URI,
-            session_store="memory:", require_secret_key=False, http_timeout=TIMEOUT,
+            session_store="memory:", http_timeout=TIMEOUT,
         )
 
         legs = 0

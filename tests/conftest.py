@@ -50,7 +50,6 @@ def emulator_settings(url: str, **changes: Any) -> Settings:
         "authority_host": url,
         "graph_url": f"{url}/v1.0/me",
         "redirect_uri": REDIRECT_URI,
-        "require_secret_key": False,
         "session_store": "memory:",
     }
     values.update(changes)

@@ -102,6 +102,10 @@ def test_hybrid_flow_validates_the_id_token_and_redeems_the_code(authority: Auth
     assert form["grant_type"] == "authorization_code" and form["code_verifier"] == flow.verifier.reveal()
     assert form["client_secret"] and form["resource"] == "https://graph.microsoft.com"
     assert token_posts[0].headers.get("client-request-id")
+    # Every call the authority makes carries a fresh client-request-id of its own drawing.
+    ids = [r.headers.get("client-request-id") for r in emulator.requests
+           if r.path.endswith(("/oauth2/token", "/discovery/keys", "/openid-configuration"))]
+    assert len(ids) >= 3 and all(ids) and len(set(ids)) == len(ids)
 
 
 def test_code_flow_accepts_the_unsigned_token_endpoint_id_token_over_loopback(emulator_url: str,

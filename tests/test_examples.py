@@ -20,13 +20,12 @@ from types import ModuleType
 import pytest
 import requests
 
-from aadweb._devserver import DevServer
-from aadweb.cli import DEMO_ENV_PASSTHROUGH, register_demo_redirect
 from aadweb.emulator import DEMO_CLIENT_SECRET, DEMO_USERS, Emulator, EmulatorServer
 from aadweb.protocol import aadsts
 from aadweb.secret import Secret
 from aadweb.settings import Settings
 from aadweb.signin import worst_case_seconds
+from aadweb.testing import DEMO_ENV_PASSTHROUGH, DevServer, register_demo_redirect
 from tests.browserless import Browser
 from tests.conftest import emulator_settings
 from tests.test_cli import SECRET_KEY, clean_env, free_port
@@ -332,7 +331,7 @@ def test_every_aadsts_code_in_the_readme_is_explained_by_aadsts() -> None:
 
 def test_readme_documents_every_setting_and_the_demo_passthrough() -> None:
     table = {m for m in re.findall(r"^\| `(AADWEB_[A-Z_]+)` \|", README, re.M)}
-    settings = {f"AADWEB_{f.name.upper()}" for f in fields(Settings)} - {"AADWEB_REQUIRE_SECRET_KEY"}
+    settings = {f"AADWEB_{f.name.upper()}" for f in fields(Settings)}
     assert settings <= table, settings - table
     assert table - settings <= {"AADWEB_CONFIG"}
     for name in DEMO_ENV_PASSTHROUGH:

@@ -22,10 +22,10 @@ from aadweb.errors import GraphError, InvalidResponse
 from aadweb.protocol.aadsts import clean_text
 from aadweb.protocol.http import (
     B64TOKEN,
-    HEADER_SAFE,
     MAX_RETRY_AFTER,
     HttpRequest,
     HttpResponse,
+    client_request_id_headers,
     parse_retry_after,
 )
 from aadweb.protocol.metadata import is_secure_url
@@ -56,16 +56,13 @@ def build_me_request(*, graph_url: str, access_token: Secret, client_request_id:
     # RFC 6750 2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
     if not B64TOKEN.fullmatch(token):
         raise ValueError("the access token is not a valid bearer token (RFC 6750 2.1)")
-    if not HEADER_SAFE.fullmatch(client_request_id):
-        raise ValueError("client_request_id must be 1 to 128 visible ASCII characters")
     return HttpRequest(
         method="GET",
         url=graph_url,
         headers={
             "Authorization": Secret("authorization", f"Bearer {token}"),
             "Accept": "application/json",
-            "client-request-id": client_request_id,
-            "return-client-request-id": "true",
+            **client_request_id_headers(client_request_id),
         },
     )
 

@@ -1,9 +1,9 @@
 """HTTP messages as values: a request is *described, not sent* (as in h11).
 
-``build_*`` functions return an :class:`HttpRequest`; the wire layer sends it and hands back an
+``build_*`` functions return an :class:`HttpRequest`; a transport sends it and hands back an
 :class:`HttpResponse`, which ``parse_*`` functions turn into values. Form fields and headers may
 hold :class:`~aadweb.secret.Secret` values, so a request can be printed or recorded safely;
-the wire layer calls :meth:`HttpRequest.revealed_form` at the moment of sending.
+the transport calls :meth:`HttpRequest.revealed_form` at the moment of sending.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ __all__ = [
     "HttpRequest",
     "HttpResponse",
     "Method",
+    "client_request_id_headers",
     "parse_retry_after",
 ]
 
@@ -51,6 +52,17 @@ FormValue = str | Secret
 
 def _reveal(value: FormValue) -> str:
     return value.reveal() if isinstance(value, Secret) else value
+
+
+def client_request_id_headers(client_request_id: str) -> dict[str, str]:
+    """``client-request-id`` and ``return-client-request-id: true``, so the answer echoes the id.
+
+    The id is the caller's random value (a UUID; this layer never draws one): Microsoft support
+    finds a call by it, and the wire transcript pairs it with the answer's ids.
+    """
+    if not HEADER_SAFE.fullmatch(client_request_id):
+        raise ValueError("client_request_id must be 1 to 128 visible ASCII characters")
+    return {"client-request-id": client_request_id, "return-client-request-id": "true"}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

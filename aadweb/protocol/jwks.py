@@ -23,7 +23,7 @@ from jwt.exceptions import InvalidKeyError
 
 from aadweb.errors import InvalidResponse, KeyNotFound
 from aadweb.protocol.aadsts import error_from_response
-from aadweb.protocol.http import HttpRequest, HttpResponse
+from aadweb.protocol.http import HttpRequest, HttpResponse, client_request_id_headers
 
 __all__ = ["MIN_RSA_BITS", "KeySet", "SigningKey", "build_jwks_request", "parse_jwks"]
 
@@ -73,12 +73,13 @@ class KeySet:
         return frozenset(self._by_kid)
 
 
-def build_jwks_request(jwks_uri: str, *, app_id: str | None = None) -> HttpRequest:
+def build_jwks_request(jwks_uri: str, *, client_request_id: str, app_id: str | None = None) -> HttpRequest:
     """``GET jwks_uri`` (``?appid=`` for apps with their own signing keys)."""
     url = jwks_uri
     if app_id is not None:
         url += ("&" if urlsplit(jwks_uri).query else "?") + urlencode({"appid": app_id})
-    return HttpRequest(method="GET", url=url, headers={"Accept": "application/json"})
+    return HttpRequest(method="GET", url=url,
+                       headers={"Accept": "application/json", **client_request_id_headers(client_request_id)})
 
 
 def _signing_key(jwk: Any) -> SigningKey | None:

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from aadweb.errors import InvalidResponse
 from aadweb.protocol.aadsts import error_from_response
 from aadweb.protocol.hosts import is_loopback_host
-from aadweb.protocol.http import HttpRequest, HttpResponse
+from aadweb.protocol.http import HttpRequest, HttpResponse, client_request_id_headers
 
 __all__ = [
     "AuthorityMetadata",
@@ -69,14 +69,14 @@ def same_origin(url: str, base: str) -> bool:
         return False
 
 
-def build_metadata_request(authority_url: str) -> HttpRequest:
+def build_metadata_request(authority_url: str, *, client_request_id: str) -> HttpRequest:
     """``GET {authority_url}/.well-known/openid-configuration`` (OpenID Connect Discovery 4)."""
     if not is_secure_url(authority_url):
         raise ValueError("the authority URL must be https (http only on a loopback host)")
     return HttpRequest(
         method="GET",
         url=f"{authority_url.rstrip('/')}/.well-known/openid-configuration",
-        headers={"Accept": "application/json"},
+        headers={"Accept": "application/json", **client_request_id_headers(client_request_id)},
     )
 
 

@@ -1,10 +1,10 @@
 """The token endpoint: redeem a code (RFC 6749 4.1.3), refresh (RFC 6749 6), read the answer (5.1, 5.2).
 
 ``POST {authority}/oauth2/token``, form-encoded, with one client credential: the secret in the
-form (``client_secret_post``), the secret in an ``Authorization: Basic`` header
-(``client_secret_basic``, RFC 6749 2.3.1), or a certificate-signed ``client_assertion``
-(RFC 7523). Every secret in the described request stays a :class:`Secret`, so printing or
-recording the request shows fingerprints; the wire layer reveals them when it sends.
+form (``client_secret_post``, RFC 6749 2.3.1) or a certificate-signed ``client_assertion``
+(RFC 7523), as ``AADWEB_CLIENT_SECRET`` or ``AADWEB_CLIENT_CERTIFICATE`` says. Every secret in
+the described request stays a :class:`Secret`, so printing or recording the request shows
+fingerprints; the transport reveals them when it sends.
 
 Reading the answer, decisions:
 
@@ -19,24 +19,22 @@ Reading the answer, decisions:
   (the access token is refreshed 5 minutes before it is thought to expire), but not so short
   that every Graph call would refresh first.
 - Only ``token_type`` Bearer is usable (RFC 6749 7.1): anything else is refused.
-- A redirect is never followed (the wire layer does not follow it either) and is refused.
+- A redirect is never followed (no transport follows it either) and is refused.
 - Error bodies: see :func:`aadweb.protocol.aadsts.error_from_response` (AuthorityError for an
   OAuth error body or a 5xx, InvalidResponse for a 4xx without one).
 """
 
 from __future__ import annotations
 
-import base64
 import math
 import re
 from dataclasses import dataclass
 from typing import Any, Final
-from urllib.parse import quote_plus
 
 from aadweb.errors import InvalidResponse
 from aadweb.protocol.aadsts import error_from_response
 from aadweb.protocol.client_assertion import CLIENT_ASSERTION_TYPE, ClientCertificate, build_client_assertion
-from aadweb.protocol.http import B64TOKEN, HEADER_SAFE, FormValue, HttpRequest, HttpResponse
+from aadweb.protocol.http import B64TOKEN, FormValue, HttpRequest, HttpResponse, client_request_id_headers
 from aadweb.protocol.jws import MAX_TOKEN_BYTES
 from aadweb.protocol.metadata import is_secure_url
 from aadweb.protocol.pkce import check_verifier
@@ -47,10 +45,8 @@ __all__ = [
     "MAX_EXPIRES_IN",
     "ClientAssertionCredential",
     "ClientCredential",
-    "ClientSecretBasic",
     "ClientSecretPost",
     "TokenResponse",
-    "basic_authorization",
     "build_code_redemption",
     "build_refresh",
     "parse_token_response",
@@ -67,7 +63,6 @@ MAX_TOKEN: Final = 64 * 1024
 MAX_ID_TOKEN: Final = MAX_TOKEN_BYTES  # the same cap the id_token validator applies
 _WHAT: Final = "token response"
 _NUMBER: Final = re.compile(r"[0-9]{1,15}(\.[0-9]{1,9})?")
-# RFC 6750 2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
 
 
 # --- client credentials --------------------------------------------------------------------
@@ -89,16 +84,6 @@ class ClientSecretPost:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ClientSecretBasic:
-    """HTTP Basic with the form-urlencoded client id and secret (RFC 6749 2.3.1)."""
-
-    secret: Secret
-
-    def __post_init__(self) -> None:
-        _check_secret(self.secret)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class ClientAssertionCredential:
     """A certificate-signed JWT ``client_assertion`` (RFC 7523 2.2)."""
 
@@ -109,15 +94,7 @@ class ClientAssertionCredential:
             raise ValueError("certificate must be a ClientCertificate")
 
 
-ClientCredential = ClientSecretPost | ClientSecretBasic | ClientAssertionCredential
-
-
-def basic_authorization(client_id: str, secret: Secret) -> Secret:
-    """``Basic base64(urlencode(id) ":" urlencode(secret))`` as a Secret header value."""
-    # RFC 6749 2.3.1: id and secret are encoded with application/x-www-form-urlencoded
-    # (Appendix B) before they are used as the Basic user name and password
-    pair = f"{quote_plus(client_id, safe='')}:{quote_plus(secret.reveal(), safe='')}"
-    return Secret("authorization", "Basic " + base64.b64encode(pair.encode("utf-8")).decode("ascii"))
+ClientCredential = ClientSecretPost | ClientAssertionCredential
 
 
 def token_endpoint_url(authority_url: str) -> str:
@@ -133,7 +110,7 @@ def _token_request(
     credential: ClientCredential,
     now: float,
     jti: str,
-    client_request_id: str | None,
+    client_request_id: str,
 ) -> HttpRequest:
     if not client_id:
         raise ValueError("client_id must not be empty")
@@ -143,17 +120,11 @@ def _token_request(
     headers: dict[str, FormValue] = {
         "Accept": "application/json",
         "Content-Type": "application/x-www-form-urlencoded",
+        **client_request_id_headers(client_request_id),
     }
-    if client_request_id is not None:
-        if not HEADER_SAFE.fullmatch(client_request_id):
-            raise ValueError("client_request_id must be 1 to 128 visible ASCII characters")
-        headers["client-request-id"] = client_request_id
-        headers["return-client-request-id"] = "true"
     # RFC 6749 2.3: the client MUST NOT use more than one authentication method per request
     if isinstance(credential, ClientSecretPost):
         form["client_secret"] = credential.secret
-    elif isinstance(credential, ClientSecretBasic):
-        headers["Authorization"] = basic_authorization(client_id, credential.secret)
     elif isinstance(credential, ClientAssertionCredential):
         form["client_assertion_type"] = CLIENT_ASSERTION_TYPE
         form["client_assertion"] = build_client_assertion(
@@ -184,7 +155,7 @@ def build_code_redemption(
     credential: ClientCredential,
     now: float,
     jti: str,
-    client_request_id: str | None = None,
+    client_request_id: str,
 ) -> HttpRequest:
     """The authorization-code grant (RFC 6749 4.1.3, RFC 7636 4.5)."""
     _non_empty("code", code)
@@ -221,7 +192,7 @@ def build_refresh(
     credential: ClientCredential,
     now: float,
     jti: str,
-    client_request_id: str | None = None,
+    client_request_id: str,
 ) -> HttpRequest:
     """The refresh-token grant (RFC 6749 6); v1 names the ``resource`` wanted."""
     _non_empty("refresh_token", refresh_token)

@@ -255,8 +255,7 @@ class Transcript:
         leg = self.classify(request, form)
         record = self._base(leg, current_flow.get(), self._clock() - elapsed)
         body = None if form is None else urlencode(form).encode("ascii")
-        headers = outbound_headers(request, user_agent=USER_AGENT, new_request_id=lambda: "",
-                                   has_body=body is not None)
+        headers = outbound_headers(request, user_agent=USER_AGENT, has_body=body is not None)
         if body is not None:
             headers["Content-Length"] = str(len(body))
         record["method"] = request.method

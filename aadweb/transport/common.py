@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from aadweb._version import __version__
@@ -49,16 +48,15 @@ def outbound_headers(
     request: HttpRequest,
     *,
     user_agent: str,
-    new_request_id: Callable[[], str],
     has_body: bool,
 ) -> dict[str, str]:
     """The headers that go on the wire: aadweb's defaults, overridden by the request's own.
 
-    Adds ``client-request-id`` (fresh unless the request carries one, any spelling) and
-    ``return-client-request-id: true`` so the authority echoes it, ``x-client-SKU``,
-    ``x-client-Ver``, ``Accept: application/json`` and the ``User-Agent`` (as ADAL did; the
-    id lets Microsoft support find a call). A form body is sent as
-    ``application/x-www-form-urlencoded`` unless the request says otherwise.
+    Adds ``return-client-request-id: true`` (the authority echoes the request's
+    ``client-request-id``), ``x-client-SKU``, ``x-client-Ver``, ``Accept: application/json``
+    and the ``User-Agent``, as ADAL did. The ``client-request-id`` itself is the request's
+    own (its ``build_*`` function takes one): a request without one is sent without one. A
+    form body is sent as ``application/x-www-form-urlencoded`` unless the request says otherwise.
     """
     where = describe(request)
     merged: dict[str, tuple[str, str]] = {}
@@ -76,8 +74,6 @@ def outbound_headers(
     for name, value in given.items():
         _check_header(name, value, where)
         merged[name.lower()] = (name, value)
-    if "client-request-id" not in merged:
-        merged["client-request-id"] = ("client-request-id", new_request_id())
     if has_body and "content-type" not in merged:
         merged["content-type"] = ("Content-Type", FORM_CONTENT_TYPE)
     return dict(merged.values())

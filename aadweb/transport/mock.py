@@ -8,7 +8,7 @@
     transport = MockTransport(handler)
 
 The handler sees the request as the network would: with the headers every transport adds
-(``client-request-id``, ``User-Agent``, ...) merged in. It may raise an
+(``User-Agent``, ``return-client-request-id``, ...) merged in. It may raise an
 :class:`~aadweb.errors.AadWebError` (a :class:`~aadweb.errors.TransportError` stands for a
 network failure); anything else it raises is a bug in the test and propagates. Redirects are
 never followed, as with every transport.
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import time
-import uuid
 from collections.abc import Callable
 
 from aadweb.errors import DeadlineExceeded
@@ -41,12 +40,10 @@ class MockTransport:
         *,
         user_agent: str = USER_AGENT,
         clock: Callable[[], float] = time.monotonic,
-        new_request_id: Callable[[], str] = lambda: str(uuid.uuid4()),
     ) -> None:
         self._handler = handler
         self._user_agent = user_agent
         self._clock = clock
-        self._new_request_id = new_request_id
 
     def close(self) -> None:
         """Nothing to release; present so every transport can be closed the same way."""
@@ -54,8 +51,7 @@ class MockTransport:
     def send(self, request: HttpRequest, *, deadline: float | None = None) -> HttpResponse:
         if deadline is not None and self._clock() >= deadline:
             raise DeadlineExceeded(f"{describe(request)}: deadline passed before sending")
-        headers = outbound_headers(request, user_agent=self._user_agent, new_request_id=self._new_request_id,
-                                   has_body=request.form is not None)
+        headers = outbound_headers(request, user_agent=self._user_agent, has_body=request.form is not None)
         response = self._handler(dataclasses.replace(request, headers=headers))
         if not isinstance(response, HttpResponse):
             raise TypeError(f"the mock handler answered {type(response).__name__}, not an HttpResponse")

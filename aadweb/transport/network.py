@@ -13,7 +13,6 @@ import socket
 import ssl
 import threading
 import time
-import uuid
 import weakref
 from collections.abc import Callable, Mapping
 from http.cookiejar import DefaultCookiePolicy
@@ -83,7 +82,6 @@ class RequestsTransport:
         proxies: Mapping[str, str] | None = None,
         user_agent: str = USER_AGENT,
         clock: Callable[[], float] = time.monotonic,
-        new_request_id: Callable[[], str] = lambda: str(uuid.uuid4()),
         pool_maxsize: int = 16,
         ca_bundle: str | None = None,
     ) -> None:
@@ -97,7 +95,6 @@ class RequestsTransport:
         self._max_body = max_body
         self._user_agent = user_agent
         self._clock = clock
-        self._new_request_id = new_request_id
         self._proxies = dict(proxies) if proxies else {}
         self._pool_maxsize = pool_maxsize
         # Certificates are always verified; ca_bundle only says against which roots.
@@ -154,9 +151,7 @@ class RequestsTransport:
         if budget <= 0:
             raise DeadlineExceeded(f"{where}: deadline passed before sending")
         body = request.encoded_body()
-        headers = outbound_headers(
-            request, user_agent=self._user_agent, new_request_id=self._new_request_id, has_body=body is not None
-        )
+        headers = outbound_headers(request, user_agent=self._user_agent, has_body=body is not None)
         if self._pid != os.getpid():
             self._after_fork()
         call = self._watchdog.start(end)

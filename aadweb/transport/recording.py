@@ -1,9 +1,9 @@
 """A transport wrapper that records every exchange: the hook for the wire transcript.
 
 :class:`RecordingTransport` sends through any transport and keeps, for each call, the request,
-the response or the exception, and the elapsed time. It stamps the ``client-request-id`` on the
-request *before* sending, so the recorded request shows the id that went on the wire (the
-inner transport keeps an id the request already carries).
+the response or the exception, and the elapsed time. The request is recorded as it was given:
+its ``client-request-id`` is the one its ``build_*`` function was handed, and the inner
+transport sends that same id.
 
 It does no redaction: requests hold secrets as :class:`~aadweb.secret.Secret` (which print as
 fingerprints) and responses are kept as they came. The transcript writer, which redacts tokens
@@ -15,7 +15,6 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -57,14 +56,12 @@ class RecordingTransport:
         *,
         on_exchange: ExchangeHook | None = None,
         clock: Callable[[], float] = time.monotonic,
-        new_request_id: Callable[[], str] = lambda: str(uuid.uuid4()),
         keep: bool = True,
     ) -> None:
         self.inner = inner
         self._on_exchange = on_exchange
         self._keep = keep
         self._clock = clock
-        self._new_request_id = new_request_id
         self._lock = threading.Lock()
         self._exchanges: list[Exchange] = []
 
@@ -79,7 +76,6 @@ class RecordingTransport:
             self._exchanges.clear()
 
     def send(self, request: HttpRequest, *, deadline: float | None = None) -> HttpResponse:
-        request = self._stamped(request)
         start = self._clock()
         try:
             response = self.inner.send(request, deadline=deadline)
@@ -93,12 +89,6 @@ class RecordingTransport:
         close = getattr(self.inner, "close", None)
         if callable(close):
             close()
-
-    def _stamped(self, request: HttpRequest) -> HttpRequest:
-        if any(name.lower() == "client-request-id" for name in request.headers):
-            return request
-        headers = {**request.headers, "client-request-id": self._new_request_id()}
-        return dataclasses.replace(request, headers=headers)
 
     def _record(
         self, request: HttpRequest, response: HttpResponse | None, error: BaseException | None, elapsed: float

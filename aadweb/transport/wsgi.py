@@ -9,7 +9,6 @@ same added headers, the same refusal to follow redirects and the same body cap, 
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -31,7 +30,7 @@ class WSGITransport:
 
     * Never follows a redirect: a 3xx is returned as it is.
     * Adds the same headers as :class:`~aadweb.transport.network.RequestsTransport`
-      (``client-request-id``, ``return-client-request-id``, ``x-client-SKU`` ...).
+      (``return-client-request-id``, ``x-client-SKU`` ...).
     * Caps the body at ``max_body`` bytes: refused on a larger ``Content-Length`` or as soon
       as the app has produced more; the app's iterator is closed either way.
     * The deadline is checked before the call and between body chunks; an in-process app
@@ -49,7 +48,6 @@ class WSGITransport:
         max_body: int = 1 << 20,
         user_agent: str = USER_AGENT,
         clock: Callable[[], float] = time.monotonic,
-        new_request_id: Callable[[], str] = lambda: str(uuid.uuid4()),
         remote_addr: str = "127.0.0.1",
     ) -> None:
         self._app = app
@@ -57,7 +55,6 @@ class WSGITransport:
         self._max_body = max_body
         self._user_agent = user_agent
         self._clock = clock
-        self._new_request_id = new_request_id
         self._remote_addr = remote_addr
 
     def close(self) -> None:
@@ -70,9 +67,7 @@ class WSGITransport:
         if end <= start:
             raise DeadlineExceeded(f"{where}: deadline passed before sending")
         body = request.encoded_body()
-        headers = outbound_headers(
-            request, user_agent=self._user_agent, new_request_id=self._new_request_id, has_body=body is not None
-        )
+        headers = outbound_headers(request, user_agent=self._user_agent, has_body=body is not None)
         parts = urlsplit(request.url)
         builder = EnvironBuilder(
             path=parts.path or "/",

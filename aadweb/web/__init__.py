@@ -1,7 +1,8 @@
-"""The web layer: a Werkzeug WSGI app with the routes ``/``, ``/login``, ``/getAToken``,
-``/graphcall``, ``/logout``, ``/healthz``.
+"""The web layer: a Werkzeug WSGI app with the routes ``/``, ``/login``, the callback (the path of
+``AADWEB_REDIRECT_URI``, ``/getAToken`` by default), ``/graphcall``, ``/logout``, ``/healthz``.
 
-``create_app(settings)`` builds everything once at start-up (the session store, the keep-alive
+``create_app(settings)`` checks what serving needs (:func:`app_problems`), builds the sign-in
+once at start-up with :func:`aadweb.compose.build_signin` (the session store, the keep-alive
 transport, :class:`~aadweb.authority.Authority`, :class:`~aadweb.graph.GraphClient`,
 :class:`~aadweb.signin.SignIn`) and returns the WSGI application::
 
@@ -12,21 +13,33 @@ transport, :class:`~aadweb.authority.Authority`, :class:`~aadweb.graph.GraphClie
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from aadweb.authority import Authority
-from aadweb.graph import GraphClient
-from aadweb.sessions import SessionStore, open_store
-from aadweb.settings import Settings
-from aadweb.signin import SignIn
-from aadweb.transport import RecordingTransport, RequestsTransport, Transport
+from aadweb.compose import build_signin
+from aadweb.errors import ConfigurationError
+from aadweb.sessions import SessionStore
+from aadweb.settings import Settings, env_values
+from aadweb.transport import Transport
 from aadweb.web.app import AadWebApp
-from aadweb.web.startup import check_startup, startup_problems
-from aadweb.web.wiretap import wire_transcript
+from aadweb.web.startup import SECRET_KEY_REQUIRED, check_startup, startup_problems
 
-__all__ = ["AadWebApp", "check_startup", "create_app", "startup_problems"]
+__all__ = ["AadWebApp", "app_settings", "check_startup", "create_app", "startup_problems"]
+
+
+def app_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """``Settings.from_env(environ)`` for serving the app: every problem at once, the start-up
+    checks of :func:`~aadweb.web.startup.startup_problems` included (what ``aadweb serve``,
+    ``aadweb.wsgi`` and ``check-config`` read)."""
+    values, problems = env_values(environ)
+    try:
+        settings = Settings.from_mapping(values, problems=problems)
+    except ConfigurationError as exc:
+        missing_key = [] if values.get("AADWEB_SECRET_KEY", "").strip() else [SECRET_KEY_REQUIRED]
+        raise ConfigurationError([*exc.problems, *missing_key]) from None
+    check_startup(settings)
+    return settings
 
 
 def create_app(
@@ -37,46 +50,30 @@ def create_app(
     clock: Callable[[], float] = time.time,
     key_cache_clock: Callable[[], float] = time.monotonic,
 ) -> AadWebApp:
-    """The aadweb WSGI app for ``settings`` (default: ``Settings.from_env()``).
+    """The aadweb WSGI app for ``settings`` (default: :func:`app_settings`, from the environment).
 
     ``store`` and ``transport`` are built from the settings unless given (tests give their
     own; a store given here keeps its own idle limit: open it with
     ``open_store(..., idle=settings.session_idle)`` to honour ``AADWEB_SESSION_IDLE``);
     ``clock`` drives session and token expiry; ``key_cache_clock`` (monotonic) drives the
-    metadata/JWKS cache's TTL and its 5-minute refetch limit, so a test can step over it. Raises
+    metadata/JWKS cache's TTL and its 5-minute refetch limit, so a test can step over it; all
+    four go to :func:`~aadweb.compose.build_signin`. Raises
     :class:`~aadweb.errors.ConfigurationError` listing every problem
     :func:`~aadweb.web.startup.startup_problems` finds (``AADWEB_SECRET_KEY`` missing, a session
-    store URL that cannot be opened, ``AADWEB_WIRE_VIEW=1`` off loopback, ...), before anything
-    is opened. ``app.close()`` closes what was built here.
-
-    With ``AADWEB_WIRE_LOG`` set, every outbound call goes through a
-    :class:`~aadweb.transport.RecordingTransport` whose hook writes the wire transcript; without it
-    nothing is wrapped.
+    store URL that cannot be opened, a callback path that is one of the app's own routes,
+    ``AADWEB_WIRE_VIEW=1`` off loopback, ...), before anything is opened. ``app.close()``
+    closes what was built here.
     """
     if settings is None:
-        settings = Settings.from_env()
+        settings = app_settings()
     # Every refusal first, all at once, before anything is opened (aadweb check-config runs the same).
     check_startup(settings, store=store is None)
-    assert settings.secret_key is not None  # check_startup refuses a missing one
-    transcript = wire_transcript(settings)
-    closers: list[Callable[[], None]] = []
-    if transport is None:
-        proxies = {"http": settings.proxy, "https": settings.proxy} if settings.proxy else None
-        requests_transport = RequestsTransport(timeout=settings.http_timeout, proxies=proxies,
-                                               ca_bundle=settings.ca_bundle)
-        closers.append(requests_transport.close)
-        transport = requests_transport
-    if transcript is not None:
-        transport = RecordingTransport(transport, on_exchange=transcript.on_exchange, keep=False)
-        closers.append(transcript.close)
-    if store is None:
-        store = open_store(settings.session_store, secret_key=settings.secret_key.reveal(), clock=clock,
-                           idle=settings.session_idle)
-        closers.append(store.close)
-    authority = Authority(settings, transport, clock=clock, key_cache_clock=key_cache_clock)
-    graph = GraphClient(settings, transport, clock=clock)
-    signin = SignIn(settings, store, authority, graph, clock=clock)
-    app = AadWebApp(settings, signin, close=closers, transcript=transcript)
+    signin = build_signin(settings, store=store, transport=transport, clock=clock, key_cache_clock=key_cache_clock)
+    try:
+        app = AadWebApp(settings, signin, close=(signin.close,), transcript=signin.transcript)
+    except BaseException:
+        signin.close()
+        raise
     hops = settings.trusted_proxy_hops
     if hops > 0:
         # Werkzeug's ProxyFix with explicit trust counts; without it X-Forwarded-* are ignored.

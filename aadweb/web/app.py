@@ -5,8 +5,11 @@ calls ``on_<endpoint>``; ``__call__`` delegates to ``wsgi_app`` so middleware ca
 (``ProxyFix`` does, when ``AADWEB_TRUSTED_PROXY_HOPS`` > 0). Handlers read the request, call
 ``SignIn``, and render; the protocol lives in ``aadweb.signin`` and below.
 
-URLs the app makes are relative to its mount point (``SCRIPT_NAME``), never built from the
-``Host`` header: the redirect URI and the post-logout URI come from the settings.
+URLs the app makes are built from the route map (``MapAdapter.build``) under its mount point
+(``SCRIPT_NAME``), never from the ``Host`` header: the redirect URI and the post-logout URI come
+from the settings. The callback route is the path of ``AADWEB_REDIRECT_URI`` under the mount
+point (``/auth/getAToken`` served under ``/auth`` is the route ``/getAToken``; at the root, the
+whole path).
 """
 
 from __future__ import annotations
@@ -19,15 +22,15 @@ import logging
 import traceback
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Final
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
-from werkzeug.routing import Map, RequestRedirect, Rule
+from werkzeug.routing import Map, MapAdapter, RequestRedirect, Rule
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Response
 
 from aadweb._version import __version__
-from aadweb.errors import AadWebError, ClientRefused, ReauthenticationRequired, SessionStoreError
+from aadweb.errors import AadWebError, ClientRefused, ConfigurationError, ReauthenticationRequired, SessionStoreError
 from aadweb.flow import current_flow
 from aadweb.sessions import SessionRecord, SessionStore
 from aadweb.settings import Settings
@@ -54,7 +57,7 @@ if TYPE_CHECKING:
 
     from aadweb.errors import Verdict
 
-__all__ = ["AadWebApp", "AppRequest"]
+__all__ = ["AadWebApp", "AppRequest", "callback_problems", "callback_route"]
 
 log = logging.getLogger("aadweb.web")
 
@@ -69,6 +72,8 @@ class AppRequest(LimitedRequest):
     """
 
     endpoint: str | None = None
+    #: The route map bound to this request's mount point: ``urls.build(endpoint)`` is a URL.
+    urls: MapAdapter | None = None
     verdicts: tuple[Verdict, ...] = ()
     refused: AadWebError | None = None
 
@@ -79,6 +84,52 @@ def _load_stylesheet() -> bytes:
 
 #: GET endpoints with side effects (start a sign-in, finish one, call Graph): never on HEAD.
 _SIDE_EFFECTS = frozenset({"login", "callback", "graphcall"})
+#: Route maps kept per mount point; one app is normally mounted at one.
+_MAX_MOUNTS: Final = 8
+_HOST: Final = "aadweb.invalid"  # URLs are built without a host; matching never reads one
+
+
+def callback_route(redirect_path: str, mount: str) -> str | None:
+    """Where the authority's answer arrives, as a route under the mount point ``mount``.
+
+    ``redirect_path`` is the (decoded) path of ``AADWEB_REDIRECT_URI``, ``mount`` the decoded
+    ``SCRIPT_NAME`` ("" at the root). ``None`` when the redirect URI is not under this mount:
+    then the answer never comes here, and the app has no callback route.
+    """
+    mount = mount.rstrip("/")
+    if not mount:
+        return redirect_path or "/"
+    if redirect_path.startswith(mount + "/"):
+        return redirect_path[len(mount):]
+    return None
+
+
+def callback_problems(redirect_uri: str) -> list[str]:
+    """What is wrong with ``redirect_uri`` as the app's callback (empty: nothing).
+
+    At the root its path is the callback route, so it must not be one of the app's own routes.
+    """
+    path = callback_route(unquote(urlsplit(redirect_uri).path), "")
+    if path in {rule.rule for rule in _rules(None, wire_view=True)}:
+        return [f"AADWEB_REDIRECT_URI's path {path!r} is one of the app's own routes: the authority's answer "
+                "must arrive at a path of its own, e.g. /getAToken."]
+    return []
+
+
+def _rules(callback: str | None, *, wire_view: bool) -> list[Rule]:
+    return [
+        Rule("/", endpoint="index", methods=["GET"]),
+        Rule("/login", endpoint="login", methods=["GET"]),
+        *([Rule(callback, endpoint="form_post", methods=["POST"]),
+           Rule(callback, endpoint="callback", methods=["GET"])] if callback is not None else []),
+        Rule("/graphcall", endpoint="graphcall", methods=["GET"]),
+        Rule("/logout", endpoint="logout_confirm", methods=["GET"]),
+        Rule("/logout", endpoint="logout", methods=["POST"]),
+        Rule("/signed-out", endpoint="signed_out", methods=["GET"]),
+        Rule("/healthz", endpoint="healthz", methods=["GET"]),
+        Rule(pages.STYLESHEET_PATH, endpoint="stylesheet", methods=["GET"]),
+        *([Rule(wireview.WIRE_PATH, endpoint="wireview", methods=["GET"])] if wire_view else []),
+    ]
 
 
 class AadWebApp:
@@ -100,26 +151,16 @@ class AadWebApp:
         self.stylesheet = _load_stylesheet()
         self.css_version = hashlib.sha256(self.stylesheet).hexdigest()[:12]
         self._closers = tuple(close)
+        problems = callback_problems(settings.redirect_uri)
+        if problems:
+            raise ConfigurationError(problems)
+        #: The decoded path of the redirect URI: the callback, wherever the app is mounted.
+        self.redirect_path = unquote(redirect_uri.path)
+        self._maps: dict[str, Map] = {}
         #: Records the sign-in legs when AADWEB_WIRE_LOG is set (create_app checks the settings).
-        self.wiretap = None if transcript is None else WireTap(transcript, origin=self.origin)
+        self.wiretap = None if transcript is None else WireTap(transcript, origin=self.origin,
+                                                               callback_path=self.redirect_path)
         self.wire_view = settings.wire_view and settings.wire_log is not None
-        self.url_map = Map(
-            [
-                Rule("/", endpoint="index", methods=["GET"]),
-                Rule("/login", endpoint="login", methods=["GET"]),
-                Rule("/getAToken", endpoint="form_post", methods=["POST"]),
-                Rule("/getAToken", endpoint="callback", methods=["GET"]),
-                Rule("/graphcall", endpoint="graphcall", methods=["GET"]),
-                Rule("/logout", endpoint="logout_confirm", methods=["GET"]),
-                Rule("/logout", endpoint="logout", methods=["POST"]),
-                Rule("/signed-out", endpoint="signed_out", methods=["GET"]),
-                Rule("/healthz", endpoint="healthz", methods=["GET"]),
-                Rule(pages.STYLESHEET_PATH, endpoint="stylesheet", methods=["GET"]),
-                *([Rule(wireview.WIRE_PATH, endpoint="wireview", methods=["GET"])] if self.wire_view else []),
-            ],
-            strict_slashes=True,
-            merge_slashes=False,  # no Werkzeug-made redirects: they would be built from Host
-        )
 
     # --- WSGI ---------------------------------------------------------------------------
 
@@ -137,12 +178,26 @@ class AadWebApp:
         self.security.apply(response, cacheable=request.endpoint in _CACHEABLE and response.status_code == 200)
         return response
 
+    def url_map(self, mount: str) -> Map:
+        """The routes under the mount point ``mount`` (decoded ``SCRIPT_NAME``, "" at the root)."""
+        found = self._maps.get(mount)
+        if found is None:
+            found = Map(
+                _rules(callback_route(self.redirect_path, mount), wire_view=self.wire_view),
+                strict_slashes=True,
+                merge_slashes=False,  # no Werkzeug-made redirects: they would be built from Host
+            )
+            if len(self._maps) < _MAX_MOUNTS:
+                self._maps[mount] = found
+        return found
+
     def dispatch_request(self, request: AppRequest) -> Response:
         try:
             check_mount_point(request)  # before any URL is built from it
             check_request_line(request)
-            adapter = self.url_map.bind("aadweb.invalid", script_name=request.script_root or "/",
-                                        path_info=request.path)
+            adapter = self.url_map(request.script_root).bind(_HOST, script_name=self.root(request) or "/",
+                                                             path_info=request.path)
+            request.urls = adapter
             endpoint, values = adapter.match(method=request.method)
             if request.method == "HEAD" and endpoint in _SIDE_EFFECTS:
                 # Werkzeug answers HEAD wherever GET is allowed; these GETs change state.
@@ -203,7 +258,19 @@ class AadWebApp:
         return self._problem(request, http_problem(status))
 
     def _to(self, request: AppRequest, path: str, code: int = 302) -> Response:
+        """A redirect to ``path`` under the mount point (a return path the browser asked for)."""
         return redirect(self.root(request) + path, code)
+
+    def _to_endpoint(self, request: AppRequest, endpoint: str, code: int = 302, *, method: str = "GET",
+                     **values: str) -> Response:
+        """A redirect to one of the app's routes, its URL built from the route map."""
+        assert request.urls is not None  # bound by dispatch_request before any handler runs
+        return redirect(request.urls.build(endpoint, values, method=method), code)
+
+    def _login_then(self, request: AppRequest, endpoint: str) -> Response:
+        """Sign in first, then come back to ``endpoint`` (``next`` is a path under the mount point)."""
+        back = self.url_map(request.script_root).bind(_HOST, script_name="/").build(endpoint, method="GET")
+        return self._to_endpoint(request, "login", next=back)
 
     def _session(self, request: AppRequest) -> SessionRecord | None:
         session_id = self.session_cookie.read(request)
@@ -215,14 +282,15 @@ class AadWebApp:
     def signed_out_url(self, request: AppRequest) -> str:
         """The absolute URL of the signed-out page (the post-logout redirect). Not the home page:
         for a signed-out browser that starts a new sign-in at once (DESIGN.md)."""
-        return f"{self.origin}{self.root(request)}/signed-out"
+        assert request.urls is not None
+        return self.origin + request.urls.build("signed_out", method="GET")
 
     # --- handlers -----------------------------------------------------------------------
 
     def on_index(self, request: AppRequest) -> Response:
         session = self._session(request)
         if session is None:
-            return self._to(request, "/login")
+            return self._to_endpoint(request, "login")
         claims = session.claims
         name = claims.get("name") or claims.get("upn") or "you"
         return self._page(request, pages.home_page, name=str(name), tenant=str(claims.get("tid", "")),
@@ -246,7 +314,7 @@ class AadWebApp:
         """The authority's cross-site ``form_post``: no cookie arrives (SameSite=Lax), so only
         stash the fields under their state and come back same-site, where the cookie is sent."""
         state = self.signin.stash_form_post(read_form(request))
-        return self._to(request, "/getAToken?" + urlencode({"state": state}), 303)
+        return self._to_endpoint(request, "callback", 303, state=state)
 
     def on_callback(self, request: AppRequest) -> Response:
         """Finish the sign-in this browser started (hybrid: after the 303; code flow: directly)."""
@@ -264,7 +332,7 @@ class AadWebApp:
     def on_graphcall(self, request: AppRequest) -> Response:
         session = self._session(request)
         if session is None:
-            return self._to(request, "/login?next=/graphcall")
+            return self._login_then(request, "graphcall")
         try:
             user = self.signin.graph_me(session)
         except ReauthenticationRequired as exc:
@@ -277,13 +345,13 @@ class AadWebApp:
     def on_logout_confirm(self, request: AppRequest) -> Response:
         session = self._session(request)
         if session is None:
-            return self._to(request, "/signed-out")
+            return self._to_endpoint(request, "signed_out")
         return self._page(request, pages.logout_page, csrf_token=session.csrf_token)
 
     def on_logout(self, request: AppRequest) -> Response:
         session = self._session(request)
         if session is None:
-            return self._to(request, "/signed-out")
+            return self._to_endpoint(request, "signed_out")
         sent = read_form(request).get("csrf_token", [])
         if len(sent) != 1 or not hmac.compare_digest(sent[0].encode(), session.csrf_token.encode()):
             log.warning("refused logout: missing or wrong CSRF token")
@@ -333,13 +401,14 @@ class AadWebApp:
         """The signed-in browser's last sign-in as a sequence diagram (AADWEB_WIRE_VIEW=1 only)."""
         session = self._session(request)
         if session is None or self.settings.wire_log is None:
-            return self._to(request, "/login?next=" + wireview.WIRE_PATH)
+            return self._login_then(request, "wireview")
         records = tail_flow(self.settings.wire_log, session.flow_id)
         return self._page(request, wireview.wire_page, flow=session.flow_id, records=records)
 
     # --- lifecycle ----------------------------------------------------------------------
 
     def close(self) -> None:
-        """Close what :func:`create_app` opened (the store and transport it built itself)."""
+        """Close what :func:`create_app` opened (through ``build_signin``: the store, transport and
+        transcript it built itself)."""
         for close in self._closers:
             close()

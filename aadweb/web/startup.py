@@ -12,16 +12,14 @@ starts (DESIGN.md, "Entry points").
 
 from __future__ import annotations
 
-from typing import Final
-
+from aadweb.compose import SECRET_KEY_REQUIRED
 from aadweb.errors import ConfigurationError
 from aadweb.sessions import store_problems
 from aadweb.settings import Settings
+from aadweb.web.app import callback_problems
 from aadweb.web.wiretap import wire_problems
 
 __all__ = ["SECRET_KEY_REQUIRED", "check_startup", "startup_problems"]
-
-SECRET_KEY_REQUIRED: Final = "AADWEB_SECRET_KEY is required to serve the web app: it signs the session cookies."
 
 
 def startup_problems(settings: Settings, *, store: bool = True) -> list[str]:
@@ -34,6 +32,7 @@ def startup_problems(settings: Settings, *, store: bool = True) -> list[str]:
         problems.append(SECRET_KEY_REQUIRED)
     if store:
         problems += store_problems(settings.session_store)
+    problems += callback_problems(settings.redirect_uri)
     problems += wire_problems(settings)
     return problems
 

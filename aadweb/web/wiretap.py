@@ -7,7 +7,8 @@ and for the callback the id_token verdicts in between. It also puts the request'
 :data:`~aadweb.transcript.writer.current_flow` so the outbound legs made while answering
 (metadata, JWKS, token, refresh, Graph) carry the same flow id:
 
-* ``GET /getAToken?state=...``: the flow of that state, before the handler runs;
+* the callback ``GET /getAToken?state=...`` (the redirect URI's path): the flow of that state,
+  before the handler runs;
 * requests with a session: the session's flow (``AadWebApp._session`` sets it);
 * ``/login`` and the form_post: the state in the answer's ``Location``, after the handler.
 
@@ -27,7 +28,6 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from aadweb._fs import why_not_writable
-from aadweb.errors import ConfigurationError
 from aadweb.flow import current_flow, flow_id_for
 from aadweb.protocol.hosts import is_loopback_host
 from aadweb.settings import Settings
@@ -37,7 +37,7 @@ from aadweb.web.limits import check_request_line
 if TYPE_CHECKING:
     from aadweb.web.app import AppRequest
 
-__all__ = ["RECORDED", "WireTap", "wire_problems", "wire_transcript"]
+__all__ = ["RECORDED", "WireTap", "wire_problems"]
 
 #: Endpoint -> (leg of the request, leg of a successful answer). A 4xx/5xx answer is "refused".
 RECORDED: Final = {
@@ -47,7 +47,6 @@ RECORDED: Final = {
     "graphcall": ("graphcall", "graphcall_page"),
     "logout": ("logout", "logout_redirect"),
 }
-_CALLBACK_PATH: Final = "/getAToken"
 _MAX_STATE: Final = 512
 #: The state parameter in a query string or a form body (the first one; no fragment).
 _STATE: Final = re.compile(r"(?:^|[?&])state=([^&#]*)")
@@ -80,22 +79,6 @@ def _unwritable(path: str, why: str) -> str:
     return f"AADWEB_WIRE_LOG {path} cannot be opened for appending ({why})."
 
 
-def wire_transcript(settings: Settings) -> Transcript | None:
-    """The transcript ``settings`` ask for (None: ``AADWEB_WIRE_LOG`` unset), opened once now so
-    a path that cannot be written is a start-up error, not a silent gap (see :func:`wire_problems`).
-    """
-    problems = wire_problems(settings)
-    if problems:
-        raise ConfigurationError(problems)
-    if not settings.wire_log:
-        return None
-    transcript = Transcript(settings.wire_log, personal=settings.wire_personal, graph_url=settings.graph_url)
-    try:
-        transcript.check_writable()
-    except OSError as exc:
-        raise ConfigurationError([_unwritable(settings.wire_log, exc.strerror or str(exc))]) from None
-    return transcript
-
 
 def _state_flow(state: str | None) -> str | None:
     if not state or len(state) > _MAX_STATE:
@@ -105,12 +88,14 @@ def _state_flow(state: str | None) -> str | None:
 
 class WireTap:
     """Records the inbound legs of one app into ``transcript``; ``origin`` is the app's own
-    ``scheme://host[:port]`` (from the redirect URI: recorded URLs never come from ``Host``)."""
+    ``scheme://host[:port]`` (from the redirect URI: recorded URLs never come from ``Host``), and
+    ``callback_path`` the redirect URI's decoded path, mount point included."""
 
-    def __init__(self, transcript: Transcript, *, origin: str,
+    def __init__(self, transcript: Transcript, *, origin: str, callback_path: str,
                  clock: Callable[[], float] = time.time, timer: Callable[[], float] = time.perf_counter) -> None:
         self.transcript = transcript
         self.origin = origin
+        self.callback_path = callback_path
         self.clock = clock
         self.timer = timer
 
@@ -128,9 +113,8 @@ class WireTap:
         finally:
             current_flow.reset(token)
 
-    @staticmethod
-    def _callback_flow(request: AppRequest) -> str | None:
-        if request.method != "GET" or request.path != _CALLBACK_PATH:
+    def _callback_flow(self, request: AppRequest) -> str | None:
+        if request.method != "GET" or request.script_root.rstrip("/") + request.path != self.callback_path:
             return None
         try:
             # Before dispatch: a query the app will refuse (too long, not UTF-8: request.args

@@ -83,6 +83,10 @@ def test_parse_jwks_refuses_errors_and_non_json() -> None:
 
 
 def test_build_jwks_request_adds_appid_when_asked() -> None:
-    assert build_jwks_request("https://login.example/t/discovery/keys").url.endswith("/discovery/keys")
-    assert build_jwks_request("https://login.example/t/discovery/keys", app_id="abc").url.endswith("keys?appid=abc")
-    assert build_jwks_request("https://x.example/k?v=1", app_id="a b").url.endswith("?v=1&appid=a+b")
+    plain = build_jwks_request("https://login.example/t/discovery/keys", client_request_id="crid-1")
+    assert plain.url.endswith("/discovery/keys")
+    assert plain.headers["client-request-id"] == "crid-1" and plain.headers["return-client-request-id"] == "true"
+    keys = "https://login.example/t/discovery/keys"
+    assert build_jwks_request(keys, app_id="abc", client_request_id="c").url.endswith("keys?appid=abc")
+    assert build_jwks_request("https://x.example/k?v=1", app_id="a b", client_request_id="c").url.endswith(
+        "?v=1&appid=a+b")

@@ -39,17 +39,21 @@ def ok(**changes: object) -> HttpResponse:
 
 
 def test_build_metadata_request_gets_the_well_known_document() -> None:
-    req = build_metadata_request(f"{HOST}/contoso")
+    req = build_metadata_request(f"{HOST}/contoso", client_request_id="crid-1")
     assert req.method == "GET"
     assert req.url == f"{HOST}/contoso/.well-known/openid-configuration"
     assert req.headers["Accept"] == "application/json"
-    assert build_metadata_request(f"{HOST}/contoso/").url == req.url
+    assert req.headers["client-request-id"] == "crid-1" and req.headers["return-client-request-id"] == "true"
+    assert build_metadata_request(f"{HOST}/contoso/", client_request_id="crid-1").url == req.url
+    with pytest.raises(ValueError):
+        build_metadata_request(f"{HOST}/contoso", client_request_id="a\r\nb")
 
 
 def test_build_metadata_request_refuses_plain_http_off_loopback() -> None:
     with pytest.raises(ValueError):
-        build_metadata_request("http://login.example/contoso")
-    assert build_metadata_request("http://127.0.0.1:5001/t").url.startswith("http://127.0.0.1:5001/t/")
+        build_metadata_request("http://login.example/contoso", client_request_id="c")
+    assert build_metadata_request("http://127.0.0.1:5001/t", client_request_id="c").url.startswith(
+        "http://127.0.0.1:5001/t/")
 
 
 def test_parse_metadata_reads_the_endpoints() -> None:

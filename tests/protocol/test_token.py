@@ -1,10 +1,9 @@
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import json
 from typing import Any
-from urllib.parse import parse_qs, unquote_plus
+from urllib.parse import parse_qs
 
 import jwt
 import pytest
@@ -19,7 +18,6 @@ from aadweb.protocol.http import HttpRequest, HttpResponse
 from aadweb.protocol.token import (
     ClientAssertionCredential,
     ClientCredential,
-    ClientSecretBasic,
     ClientSecretPost,
     build_code_redemption,
     build_refresh,
@@ -37,6 +35,7 @@ CLIENT_SECRET = Secret("client_secret", "s3cr3t~value")
 REFRESH = Secret("refresh_token", "0.AAAA-refresh")
 TRACE = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
 CORRELATION = "aaaa0000-bb11-2222-33cc-444444dddddd"
+CLIENT_REQUEST_ID = "c0ffee00-0000-4000-8000-000000000000"
 
 
 def certificate() -> ClientCertificate:
@@ -69,6 +68,7 @@ def redeem(credential: ClientCredential, **changes: Any) -> HttpRequest:
         "credential": credential,
         "now": NOW,
         "jti": "jti-1",
+        "client_request_id": CLIENT_REQUEST_ID,
     }
     kwargs.update(changes)
     return build_code_redemption(**kwargs)
@@ -132,22 +132,6 @@ def test_build_code_redemption_keeps_secrets_out_of_repr() -> None:
     assert parse_qs(body.decode())["client_secret"] == [CLIENT_SECRET.reveal()]
 
 
-def test_build_code_redemption_with_client_secret_basic_form_encodes_before_base64() -> None:
-    odd_secret = Secret("client_secret", "p@ss:w rd+/=\u00e9%~")
-    req = redeem(ClientSecretBasic(secret=odd_secret))
-    form = req.revealed_form()
-    assert form is not None and "client_secret" not in form
-    header = req.headers["Authorization"]
-    assert isinstance(header, Secret)
-    assert odd_secret.reveal() not in repr(req)
-    scheme, encoded = req.revealed_headers()["Authorization"].split(" ")
-    assert scheme == "Basic"
-    user, _, password = base64.b64decode(encoded).decode("utf-8").partition(":")
-    assert "p%40ss%3Aw+rd%2B%2F%3D%C3%A9%25" in password
-    assert unquote_plus(user) == CLIENT_ID
-    assert unquote_plus(password) == odd_secret.reveal()
-
-
 def test_build_code_redemption_with_certificate_sends_a_client_assertion() -> None:
     req = redeem(ClientAssertionCredential(certificate=certificate()))
     assert req.form is not None
@@ -160,9 +144,9 @@ def test_build_code_redemption_with_certificate_sends_a_client_assertion() -> No
     assert "client_secret" not in req.form
 
 
-def test_build_code_redemption_adds_client_request_id_when_given() -> None:
-    req = redeem(ClientSecretPost(secret=CLIENT_SECRET), client_request_id="c0ffee00-0000-4000-8000-000000000000")
-    assert req.headers["client-request-id"] == "c0ffee00-0000-4000-8000-000000000000"
+def test_build_code_redemption_sends_the_client_request_id_it_is_given() -> None:
+    req = redeem(ClientSecretPost(secret=CLIENT_SECRET))
+    assert req.headers["client-request-id"] == CLIENT_REQUEST_ID
     assert req.headers["return-client-request-id"] == "true"
     with pytest.raises(ValueError):
         redeem(ClientSecretPost(secret=CLIENT_SECRET), client_request_id="a\r\nb")
@@ -183,11 +167,9 @@ def test_build_code_redemption_refuses_invalid_arguments(changes: dict[str, Any]
         redeem(ClientSecretPost(secret=CLIENT_SECRET), **changes)
 
 
-def test_client_secret_credentials_refuse_an_empty_secret() -> None:
+def test_client_secret_post_refuses_an_empty_secret() -> None:
     with pytest.raises(ValueError):
         ClientSecretPost(secret=Secret("client_secret", ""))
-    with pytest.raises(ValueError):
-        ClientSecretBasic(secret=Secret("client_secret", ""))
 
 
 def test_build_refresh_sends_the_refresh_grant() -> None:
@@ -199,7 +181,9 @@ def test_build_refresh_sends_the_refresh_grant() -> None:
         credential=ClientSecretPost(secret=CLIENT_SECRET),
         now=NOW,
         jti="j",
+        client_request_id=CLIENT_REQUEST_ID,
     )
+    assert req.headers["client-request-id"] == CLIENT_REQUEST_ID
     assert req.revealed_form() == {
         "grant_type": "refresh_token",
         "client_id": CLIENT_ID,

@@ -60,7 +60,8 @@ def test_outbound_calls_are_classified_and_carry_the_current_flow(tmp_path: Path
     wrapped = RecordingTransport(Answering(), on_exchange=transcript.on_exchange, keep=False)
     token = current_flow.set("f" * 16)
     try:
-        wrapped.send(HttpRequest(method="GET", url="https://login.example/t/.well-known/openid-configuration"))
+        wrapped.send(HttpRequest(method="GET", url="https://login.example/t/.well-known/openid-configuration",
+                                 headers={"client-request-id": "crid-1"}))
         wrapped.send(HttpRequest(method="GET", url="https://login.example/t/discovery/keys?appid=x"))
         wrapped.send(HttpRequest(method="POST", url=TOKEN_URL, form={"grant_type": "authorization_code",
                                                                      "code": Secret("code", "the-code-1234")}))
@@ -79,11 +80,12 @@ def test_outbound_calls_are_classified_and_carry_the_current_flow(tmp_path: Path
     assert [r["flow"] for r in records] == ["f" * 16] * 6 + [None]
     assert [r["to"] for r in records] == ["authority"] * 4 + ["graph", "remote", "graph"]
     assert wrapped.exchanges == []  # keep=False: nothing kept in memory
-    # What went on the wire: the transport's default headers too, and the id it stamped.
+    # What went on the wire: the transport's default headers too, and the request's own id.
     first = records[0]
     sent = dict(first["request"]["headers"])
     assert sent["user-agent"].startswith("aadweb/") and sent["x-client-sku"] == "aadweb"
-    assert sent["client-request-id"] == first["client_request_id"]
+    assert sent["client-request-id"] == first["client_request_id"] == "crid-1"
+    assert "client-request-id" not in dict(records[1]["request"]["headers"]) and records[1]["client_request_id"] is None
     assert records[2]["request"]["body"]["form"]["code"].startswith("\u00abcode:")
     assert "the-code-1234" not in path.read_text()
 

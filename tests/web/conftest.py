@@ -55,8 +55,9 @@ class Served:
 
 @pytest.fixture
 def serve(emulator: Emulator, emulator_url: str, tmp_path: Any) -> Iterator[Callable[..., Served]]:
-    """``serve(mount="", store_url="memory:", clock=None, **settings)`` starts an app (on
-    ``clock``, default ``time.time``); all stop at teardown.
+    """``serve(mount="", store_url="memory:", callback="/getAToken", clock=None, **settings)`` starts an
+    app whose redirect URI is ``{mount}{callback}`` (on ``clock``, default ``time.time``); all stop at
+    teardown.
 
     Each app gets an app registration of its own at the emulator (a fresh client id whose only
     redirect URI is this app's), so apps never share registrations.
@@ -64,11 +65,12 @@ def serve(emulator: Emulator, emulator_url: str, tmp_path: Any) -> Iterator[Call
     running: list[tuple[BaseWSGIServer, threading.Thread, AadWebApp]] = []
 
     def start(
-        *, mount: str = "", store_url: str = "memory:", clock: Callable[[], float] | None = None, **changes: Any
+        *, mount: str = "", store_url: str = "memory:", callback: str = "/getAToken",
+        clock: Callable[[], float] | None = None, **changes: Any
     ) -> Served:
         server = make_server("127.0.0.1", 0, _not_found, threaded=True, request_handler=QuietHandler)
         base = f"http://127.0.0.1:{server.server_port}"
-        redirect_uri = f"{base}{mount}/getAToken"
+        redirect_uri = f"{base}{mount}{callback}"
         client_id, client_secret = str(uuid.uuid4()), f"secret-{uuid.uuid4()}"
         emulator.register_client(ClientRegistration(
             client_id=client_id, client_secret=client_secret, redirect_uris=(redirect_uri,),

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from aadweb.cli import demo_settings
 from aadweb.emulator import Emulator, Fault
 from aadweb.errors import ConfigurationError
 from aadweb.secret import Secret
+from aadweb.testing import demo_settings
 from aadweb.web import create_app
 from tests.conftest import emulator_settings
 from tests.transcript.transcript_helpers import assert_no_secrets, secrets_sent

@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None, *, emulator: Emulator | None = None, out
                 p.line(line, indent=2)
 
         wire_log = argv[argv.index("--wire") + 1] if argv and "--wire" in argv[:-1] else None
-        transcript = Transcript(wire_log, graph_url=settings.graph_url, sink=show)
+        transcript = Transcript(wire_log, sink=show)
         transport = RecordingTransport(RequestsTransport(timeout=TIMEOUT), on_exchange=transcript.on_exchange)
         authority = Authority(settings, transport)
         graph = GraphClient(settings, transport)

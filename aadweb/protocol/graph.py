@@ -68,6 +68,7 @@ def build_me_request(*, graph_url: str, access_token: Secret, client_request_id:
             "client-request-id": client_request_id,
             "return-client-request-id": "true",
         },
+        leg="graph",
     )
 
 

@@ -26,6 +26,8 @@ HEADER_SAFE: Final = re.compile(r"[!-~]{1,128}")
 B64TOKEN: Final = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 #: RFC 6749 Appendix A VSCHAR: visible ASCII and space.
 VSCHAR: Final = re.compile(r"[\x20-\x7e]+")
+#: A leg label: a short lower-case name ("metadata", "jwks", "token", "refresh", "graph").
+_LEG: Final = re.compile(r"[a-z][a-z_]{0,31}")
 
 Method = Literal["GET", "POST"]
 FormValue = str | Secret
@@ -37,12 +39,18 @@ def _reveal(value: FormValue) -> str:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class HttpRequest:
-    """An outbound request. ``form`` is sent as ``application/x-www-form-urlencoded``."""
+    """An outbound request. ``form`` is sent as ``application/x-www-form-urlencoded``.
+
+    ``leg`` names which leg of the protocol this request is, set by the ``build_*`` function
+    that describes it (``metadata``, ``jwks``, ``token``, ``refresh``, ``graph``); it is never
+    sent, and the wire transcript records it as it is instead of guessing from the URL.
+    """
 
     method: Method
     url: str
     headers: Mapping[str, FormValue] = field(default_factory=dict)
     form: Mapping[str, FormValue] | None = None
+    leg: str | None = None
 
     def __post_init__(self) -> None:
         if self.method not in ("GET", "POST"):
@@ -51,6 +59,8 @@ class HttpRequest:
             raise ValueError("request URL must be absolute http(s)")
         if self.form is not None and self.method != "POST":
             raise ValueError("a form body needs POST")
+        if self.leg is not None and not _LEG.fullmatch(self.leg):
+            raise ValueError("leg must be a short lower-case name")
 
     def revealed_headers(self) -> dict[str, str]:
         return {k: _reveal(v) for k, v in self.headers.items()}

@@ -70,7 +70,7 @@ def build_jwks_request(jwks_uri: str, *, app_id: str | None = None) -> HttpReque
     url = jwks_uri
     if app_id is not None:
         url += ("&" if urlsplit(jwks_uri).query else "?") + urlencode({"appid": app_id})
-    return HttpRequest(method="GET", url=url, headers={"Accept": "application/json"})
+    return HttpRequest(method="GET", url=url, headers={"Accept": "application/json"}, leg="jwks")
 
 
 def _signing_key(jwk: Any) -> SigningKey | None:

@@ -74,6 +74,7 @@ def build_metadata_request(authority_url: str) -> HttpRequest:
         method="GET",
         url=f"{authority_url.rstrip('/')}/.well-known/openid-configuration",
         headers={"Accept": "application/json"},
+        leg="metadata",
     )
 
 

@@ -72,7 +72,7 @@ def wire_transcript(settings: Settings) -> Transcript | None:
         raise ConfigurationError(problems)
     if not settings.wire_log:
         return None
-    transcript = Transcript(settings.wire_log, personal=settings.wire_personal, graph_url=settings.graph_url)
+    transcript = Transcript(settings.wire_log, personal=settings.wire_personal)
     try:
         transcript.check_writable()
     except OSError as exc:

@@ -24,7 +24,7 @@ from aadweb.settings import Settings
 from aadweb.signin import SignIn
 from aadweb.transport import RecordingTransport, RequestsTransport, Transport
 from aadweb.web.app import AadWebApp
-from aadweb.web.wiretap import wire_transcript
+from aadweb.web.wiretap import wire_tap
 
 __all__ = ["AadWebApp", "create_app"]
 
@@ -56,23 +56,23 @@ def create_app(
         raise ConfigurationError(
             ["AADWEB_SECRET_KEY is required to serve the web app: it signs the session cookies."]
         )
-    transcript = wire_transcript(settings)
+    wiretap = wire_tap(settings)
     closers: list[Callable[[], None]] = []
     if transport is None:
         proxies = {"http": settings.proxy, "https": settings.proxy} if settings.proxy else None
         requests_transport = RequestsTransport(timeout=settings.http_timeout, proxies=proxies)
         closers.append(requests_transport.close)
         transport = requests_transport
-    if transcript is not None:
-        transport = RecordingTransport(transport, on_exchange=transcript.on_exchange, keep=False)
-        closers.append(transcript.close)
+    if wiretap is not None:
+        transport = RecordingTransport(transport, on_exchange=wiretap.transcript.on_exchange, keep=False)
+        closers.append(wiretap.transcript.close)
     if store is None:
         store = open_store(settings.session_store, secret_key=settings.secret_key.reveal(), clock=clock)
         closers.append(store.close)
     authority = Authority(settings, transport, clock=clock, key_cache_clock=key_cache_clock)
     graph = GraphClient(settings, transport, clock=clock)
-    signin = SignIn(settings, store, authority, graph, clock=clock)
-    app = AadWebApp(settings, signin, close=closers, transcript=transcript)
+    signin = SignIn(settings, store, authority, graph, clock=clock, observer=wiretap)
+    app = AadWebApp(settings, signin, close=closers, wiretap=wiretap)
     hops = settings.trusted_proxy_hops
     if hops > 0:
         # Werkzeug's ProxyFix with explicit trust counts; without it X-Forwarded-* are ignored.

@@ -28,12 +28,10 @@ from werkzeug.wrappers import Response
 
 from aadweb._version import __version__
 from aadweb.errors import AadWebError, ReauthenticationRequired, SessionStoreError
-from aadweb.flow import current_flow
 from aadweb.sessions import SessionRecord, SessionStore
 from aadweb.settings import Settings
 from aadweb.signin import SignIn
 from aadweb.transcript.reader import tail_flow
-from aadweb.transcript.writer import Transcript
 from aadweb.web import pages, wireview
 from aadweb.web.cookies import new_id, session_cookies
 from aadweb.web.headers import SecurityHeaders
@@ -44,8 +42,6 @@ from aadweb.web.wiretap import WireTap
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
-    from aadweb.protocol.idtoken import Verdict
-
 __all__ = ["AadWebApp", "AppRequest"]
 
 log = logging.getLogger("aadweb.web")
@@ -54,15 +50,9 @@ _CACHEABLE: Final = frozenset({"stylesheet"})
 
 
 class AppRequest(LimitedRequest):
-    """A request with aadweb's limits; ``endpoint`` is set once the URL matched.
-
-    ``verdicts`` (a finished sign-in's id_token checks) and ``refused`` (the error a refusal
-    answered) are kept for the wire transcript.
-    """
+    """A request with aadweb's limits; ``endpoint`` is set once the URL matched."""
 
     endpoint: str | None = None
-    verdicts: tuple[Verdict, ...] = ()
-    refused: AadWebError | None = None
 
 
 def _load_stylesheet() -> bytes:
@@ -77,7 +67,7 @@ class AadWebApp:
     """The aadweb WSGI application. Build it with :func:`aadweb.web.create_app`."""
 
     def __init__(self, settings: Settings, signin: SignIn, *, close: Iterable[Callable[[], None]] = (),
-                 transcript: Transcript | None = None) -> None:
+                 wiretap: WireTap | None = None) -> None:
         if settings.secret_key is None:
             raise ValueError("AadWebApp needs settings.secret_key")  # create_app checks first
         self.settings = settings
@@ -92,8 +82,9 @@ class AadWebApp:
         self.stylesheet = _load_stylesheet()
         self.css_version = hashlib.sha256(self.stylesheet).hexdigest()[:12]
         self._closers = tuple(close)
-        #: Records the sign-in legs when AADWEB_WIRE_LOG is set (create_app checks the settings).
-        self.wiretap = None if transcript is None else WireTap(transcript, origin=self.origin)
+        #: Records the sign-in legs when AADWEB_WIRE_LOG is set (create_app builds it, and makes
+        #: it the observer of ``signin``, which tells it each request's flow and verdicts).
+        self.wiretap = wiretap
         self.wire_view = settings.wire_view and settings.wire_log is not None
         self.url_map = Map(
             [
@@ -176,7 +167,6 @@ class AadWebApp:
 
     def _refusal(self, request: AppRequest, exc: AadWebError) -> Response:
         # str(exc) is safe by construction (aadweb.errors); never the query, form or cookies.
-        request.refused = exc
         log.warning("refused %s: %s: %s", request.endpoint or "-", type(exc).__name__, exc)
         return self._problem(request, describe(exc))
 
@@ -190,10 +180,7 @@ class AadWebApp:
 
     def _session(self, request: AppRequest) -> SessionRecord | None:
         session_id = self.session_cookie.read(request)
-        session = self.signin.session(session_id) if session_id else None
-        if session is not None and self.wiretap is not None:
-            current_flow.set(session.flow_id)  # the later legs of this sign-in share its flow
-        return session
+        return self.signin.session(session_id) if session_id else None
 
     def app_root_url(self, request: AppRequest) -> str:
         """The absolute URL of the app's home page (the post-logout redirect)."""
@@ -235,10 +222,9 @@ class AadWebApp:
         done = self.signin.complete(
             browser_id=self.browser_cookie.read(request) or "", params=request.args.to_dict(flat=False)
         )
-        request.verdicts = done.verdicts
         previous = self.session_cookie.read(request)
         if previous and previous != done.session.session_id:
-            self.store.delete_session(previous)  # one session per browser: the new one replaces it
+            self.signin.end_session(previous, reason="replaced")  # one session per browser
         response = self._to(request, done.return_path, 303)
         self.session_cookie.set(response, done.session.session_id)  # a NEW id: no fixation
         return response
@@ -249,8 +235,7 @@ class AadWebApp:
             return self._to(request, "/login?next=/graphcall")
         try:
             user = self.signin.graph_me(session)
-        except ReauthenticationRequired as exc:
-            self.store.delete_session(session.session_id)
+        except ReauthenticationRequired as exc:  # SignIn has ended the session
             response = self._refusal(request, exc)
             self.session_cookie.expire(response)
             return response
@@ -275,7 +260,7 @@ class AadWebApp:
                         "still signed in.",
                 what_to_do="Open the sign-out page again and press Sign out.",
             ))
-        url = self.signin.sign_out(session.session_id, post_logout_redirect_uri=self.app_root_url(request))
+        url = self.signin.sign_out(session, post_logout_redirect_uri=self.app_root_url(request))
         response = redirect(url, 302)
         self.session_cookie.expire(response)
         self.browser_cookie.expire(response)

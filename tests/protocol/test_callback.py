@@ -5,7 +5,14 @@ from collections.abc import Sequence
 import pytest
 
 from aadweb.errors import AuthorizationError, CallbackError
-from aadweb.protocol.callback import MAX_CODE, MAX_ID_TOKEN, callback_state, parse_callback
+from aadweb.protocol.callback import (
+    MAX_CODE,
+    MAX_ID_TOKEN,
+    AuthorizationResponse,
+    Callback,
+    parse_callback,
+    read_callback,
+)
 from aadweb.secret import Secret
 
 ID_TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
@@ -28,7 +35,16 @@ def hybrid(**changes: str | Sequence[str]) -> dict[str, Sequence[str]]:
     return fields(**values)
 
 
-# --- callback_state ------------------------------------------------------------------------
+def parse(params: dict[str, Sequence[str]], *, response_type: str) -> AuthorizationResponse:
+    """Read the callback once, then parse it: what SignIn does with a query callback."""
+    return parse_callback(read_callback(params), response_type=response_type)
+
+
+def callback_state(params: dict[str, Sequence[str]]) -> str:
+    return read_callback(params).state
+
+
+# --- read_callback: the state first ---------------------------------------------------------
 
 
 def test_callback_state_returns_the_single_state() -> None:
@@ -68,11 +84,31 @@ def test_callback_state_refuses_a_plain_string_mapping_as_a_caller_bug() -> None
         callback_state({"state": "st-1"})
 
 
+def test_read_callback_keeps_one_value_each_and_names_the_repeated_fields() -> None:
+    callback = read_callback({"state": ["st-1"], "code": ["a", "b"], "empty": []})
+    assert callback.state == "st-1" and dict(callback.fields) == {"state": "st-1"}
+    assert callback.repeated == ("code",)
+    with pytest.raises(CallbackError, match="repeats the field 'code'"):
+        callback.fields_once()
+
+
+def test_a_stashed_callback_reads_back_as_it_was_kept() -> None:
+    kept = read_callback(hybrid()).fields_once()
+    again = Callback.from_stash(kept)
+    assert again.state == "st-1" and again.fields == kept and again.repeated == ()
+    assert parse_callback(again, response_type="code id_token").code.reveal() == "the-code"
+
+
+def test_a_callback_never_shows_its_fields_in_its_repr() -> None:
+    shown = repr(read_callback(hybrid()))
+    assert "the-code" not in shown and ID_TOKEN not in shown and "st-1" not in shown
+
+
 # --- success -------------------------------------------------------------------------------
 
 
 def test_parse_callback_hybrid_returns_code_id_token_state_and_session_state() -> None:
-    r = parse_callback(hybrid(), response_type="code id_token")
+    r = parse(hybrid(), response_type="code id_token")
     assert r.code == Secret("code", "the-code")
     assert r.id_token == Secret("id_token", ID_TOKEN)
     assert r.state == "st-1"
@@ -81,24 +117,24 @@ def test_parse_callback_hybrid_returns_code_id_token_state_and_session_state() -
 
 
 def test_parse_callback_code_flow_returns_no_id_token() -> None:
-    r = parse_callback(fields(code="c", state="s"), response_type="code")
+    r = parse(fields(code="c", state="s"), response_type="code")
     assert r.code.reveal() == "c"
     assert r.id_token is None
     assert r.session_state is None
 
 
 def test_parse_callback_code_flow_ignores_an_unexpected_id_token() -> None:
-    r = parse_callback(hybrid(), response_type="code")
+    r = parse(hybrid(), response_type="code")
     assert r.id_token is None
 
 
 def test_parse_callback_ignores_unknown_fields() -> None:
-    r = parse_callback(hybrid(extra="1", admin_consent="True"), response_type="code id_token")
+    r = parse(hybrid(extra="1", admin_consent="True"), response_type="code id_token")
     assert r.code.reveal() == "the-code"
 
 
 def test_parse_callback_treats_an_empty_session_state_as_absent() -> None:
-    assert parse_callback(hybrid(session_state=""), response_type="code id_token").session_state is None
+    assert parse(hybrid(session_state=""), response_type="code id_token").session_state is None
 
 
 # --- malformed -----------------------------------------------------------------------------
@@ -106,12 +142,12 @@ def test_parse_callback_treats_an_empty_session_state_as_absent() -> None:
 
 def test_parse_callback_refuses_a_repeated_code() -> None:
     with pytest.raises(CallbackError, match="'code'"):
-        parse_callback(hybrid(code=["a", "b"]), response_type="code id_token")
+        parse(hybrid(code=["a", "b"]), response_type="code id_token")
 
 
 def test_parse_callback_refuses_any_repeated_field() -> None:
     with pytest.raises(CallbackError, match="'extra'"):
-        parse_callback(hybrid(extra=["1", "1"]), response_type="code id_token")
+        parse(hybrid(extra=["1", "1"]), response_type="code id_token")
 
 
 @pytest.mark.parametrize("code", [None, ""])
@@ -122,50 +158,50 @@ def test_parse_callback_refuses_a_missing_or_empty_code(code: str | None) -> Non
     else:
         values["code"] = [code]
     with pytest.raises(CallbackError, match="no authorization code"):
-        parse_callback(values, response_type="code id_token")
+        parse(values, response_type="code id_token")
 
 
 def test_parse_callback_hybrid_refuses_a_missing_id_token() -> None:
     values = hybrid()
     del values["id_token"]
     with pytest.raises(CallbackError, match="id_token"):
-        parse_callback(values, response_type="code id_token")
+        parse(values, response_type="code id_token")
 
 
 def test_parse_callback_hybrid_refuses_an_empty_id_token() -> None:
     with pytest.raises(CallbackError, match="id_token"):
-        parse_callback(hybrid(id_token=""), response_type="code id_token")
+        parse(hybrid(id_token=""), response_type="code id_token")
 
 
 def test_parse_callback_refuses_an_oversized_code() -> None:
-    parse_callback(hybrid(code="c" * MAX_CODE), response_type="code id_token")
+    parse(hybrid(code="c" * MAX_CODE), response_type="code id_token")
     with pytest.raises(CallbackError, match="longer"):
-        parse_callback(hybrid(code="c" * (MAX_CODE + 1)), response_type="code id_token")
+        parse(hybrid(code="c" * (MAX_CODE + 1)), response_type="code id_token")
 
 
 def test_parse_callback_refuses_an_oversized_id_token() -> None:
     with pytest.raises(CallbackError, match="longer"):
-        parse_callback(hybrid(id_token="a" * (MAX_ID_TOKEN + 1)), response_type="code id_token")
+        parse(hybrid(id_token="a" * (MAX_ID_TOKEN + 1)), response_type="code id_token")
 
 
 def test_parse_callback_refuses_a_code_with_control_characters() -> None:
     with pytest.raises(CallbackError, match="printable"):
-        parse_callback(hybrid(code="ab\r\ncd"), response_type="code id_token")
+        parse(hybrid(code="ab\r\ncd"), response_type="code id_token")
 
 
 def test_parse_callback_refuses_an_id_token_that_is_not_compact() -> None:
     with pytest.raises(CallbackError, match="compact"):
-        parse_callback(hybrid(id_token="a b.c"), response_type="code id_token")
+        parse(hybrid(id_token="a b.c"), response_type="code id_token")
 
 
 def test_parse_callback_refuses_an_unknown_response_type_as_a_caller_bug() -> None:
     with pytest.raises(ValueError):
-        parse_callback(hybrid(), response_type="token")
+        parse(hybrid(), response_type="token")
 
 
 def test_parse_callback_error_messages_never_contain_the_code() -> None:
     with pytest.raises(CallbackError) as info:
-        parse_callback(hybrid(code=["secret-code-1", "secret-code-2"]), response_type="code id_token")
+        parse(hybrid(code=["secret-code-1", "secret-code-2"]), response_type="code id_token")
     assert "secret-code" not in str(info.value)
 
 
@@ -179,7 +215,7 @@ def test_parse_callback_error_becomes_authorization_error_with_codes_and_ids() -
     )
     values = fields(error="invalid_request", error_description=description, state="st-1")
     with pytest.raises(AuthorizationError) as info:
-        parse_callback(values, response_type="code id_token")
+        parse(values, response_type="code id_token")
     exc = info.value
     assert exc.error == "invalid_request"
     assert exc.error_codes == (50011,)
@@ -192,12 +228,12 @@ def test_parse_callback_error_becomes_authorization_error_with_codes_and_ids() -
 
 def test_parse_callback_error_wins_over_a_code() -> None:
     with pytest.raises(AuthorizationError):
-        parse_callback(hybrid(error="access_denied"), response_type="code id_token")
+        parse(hybrid(error="access_denied"), response_type="code id_token")
 
 
 def test_parse_callback_error_without_description_has_no_codes() -> None:
     with pytest.raises(AuthorizationError) as info:
-        parse_callback(fields(error="access_denied", state="s"), response_type="code")
+        parse(fields(error="access_denied", state="s"), response_type="code")
     assert info.value.error_codes == ()
     assert info.value.trace_id == "" and info.value.description == ""
 
@@ -205,7 +241,7 @@ def test_parse_callback_error_without_description_has_no_codes() -> None:
 def test_parse_callback_error_keeps_markup_out_of_the_exception_message() -> None:
     description = "<script>alert(1)</script>\r\nSet-Cookie: x=y AADSTS65004: declined"
     with pytest.raises(AuthorizationError) as info:
-        parse_callback(fields(error="access_denied", error_description=description, state="s"), response_type="code")
+        parse(fields(error="access_denied", error_description=description, state="s"), response_type="code")
     assert "<script>" not in str(info.value)
     assert "\n" not in str(info.value) and "\n" not in info.value.description
     assert info.value.error_codes == (65004,)
@@ -213,16 +249,16 @@ def test_parse_callback_error_keeps_markup_out_of_the_exception_message() -> Non
 
 def test_parse_callback_error_description_is_capped() -> None:
     with pytest.raises(AuthorizationError) as info:
-        parse_callback(fields(error="server_error", error_description="x" * 100_000, state="s"), response_type="code")
+        parse(fields(error="server_error", error_description="x" * 100_000, state="s"), response_type="code")
     assert len(info.value.description) <= 2000
 
 
 @pytest.mark.parametrize("error", ["", 'bad"quote', "back\\slash", "new\nline", "caf\u00e9"])
 def test_parse_callback_refuses_an_error_outside_the_rfc6749_charset(error: str) -> None:
     with pytest.raises(CallbackError, match=r"4\.1\.2\.1"):
-        parse_callback(fields(error=error, state="s"), response_type="code")
+        parse(fields(error=error, state="s"), response_type="code")
 
 
 def test_parse_callback_error_still_needs_a_state() -> None:
     with pytest.raises(CallbackError, match="no state"):
-        parse_callback(fields(error="access_denied"), response_type="code")
+        parse(fields(error="access_denied"), response_type="code")

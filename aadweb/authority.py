@@ -4,7 +4,7 @@ Protocol steps (``aadweb.protocol``) sent through a transport (``aadweb.transpor
 else: no sessions, no web. One :class:`Authority` per process holds the keep-alive transport,
 the metadata and the tenant's keys (cached, refreshed at once on an unknown ``kid`` unless an
 unknown-kid refresh happened in the last 5 minutes, single-flight, last good keys kept when a
-refresh fails; see :mod:`aadweb.wire.keycache`).
+refresh fails; see :mod:`aadweb.keycache`).
 
 The process remembers how its last call to the authority went (:attr:`Authority.reachability`:
 ``unknown`` before the first, then ``ok`` or ``unreachable``), so ``/healthz`` can report it

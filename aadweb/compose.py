@@ -24,6 +24,7 @@ from typing import Final
 
 from aadweb.authority import Authority
 from aadweb.errors import ConfigurationError
+from aadweb.events import SignInObserver
 from aadweb.graph import GraphClient
 from aadweb.secret import Secret
 from aadweb.sessions import SessionStore, open_store
@@ -54,7 +55,7 @@ def open_transcript(settings: Settings) -> Transcript | None:
     path that cannot be written is a start-up error, not a silent gap."""
     if not settings.wire_log:
         return None
-    transcript = Transcript(settings.wire_log, personal=settings.wire_personal, graph_url=settings.graph_url)
+    transcript = Transcript(settings.wire_log, personal=settings.wire_personal)
     try:
         transcript.check_writable()
     except OSError as exc:
@@ -71,6 +72,7 @@ def build_signin(
     transport: Transport | None = None,
     clock: Callable[[], float] = time.time,
     key_cache_clock: Callable[[], float] = time.monotonic,
+    observer: SignInObserver | None = None,
 ) -> SignIn:
     """The :class:`SignIn` for ``settings``, with everything it uses built from them.
 
@@ -79,7 +81,8 @@ def build_signin(
     drives session and token expiry; ``key_cache_clock`` (monotonic) the metadata/JWKS cache's
     TTL and its 5-minute refetch limit, so a test can step over it. With ``AADWEB_WIRE_LOG``
     every outbound call goes through a :class:`~aadweb.transport.RecordingTransport` that writes
-    the transcript (``signin.transcript``); without it nothing is wrapped.
+    the transcript (``signin.transcript``); without it nothing is wrapped. ``observer`` hears
+    every step of every sign-in (:mod:`aadweb.events`); more can be added with ``signin.observe``.
     """
     closers: list[Callable[[], None]] = []
     try:
@@ -104,4 +107,5 @@ def build_signin(
         for close in closers:
             close()
         raise
-    return SignIn(settings, store, authority, graph, clock=clock, transcript=transcript, close=closers)
+    return SignIn(settings, store, authority, graph, clock=clock, observer=observer, transcript=transcript,
+                  close=closers)

@@ -1,9 +1,11 @@
 """The flow id: which sign-in a transcript record, a session or a log line belongs to.
 
-``flow_id_for(state)`` is a one-way function of the sign-in's ``state``, so every leg can
-compute it without storing anything more; the session keeps it (``SessionRecord.flow_id``) for
-the later Graph, refresh and logout legs. :data:`current_flow` holds the flow of the request
-being answered in this thread/context, where observers of outbound calls read it.
+``flow_id_for(state)`` is a one-way function of the sign-in's ``state``, computed by
+:class:`~aadweb.signin.SignIn` where it reads the state and reported with every sign-in event
+(``aadweb.events``); the session keeps it (``SessionRecord.flow_id``) for the later Graph,
+refresh and logout legs. :data:`current_flow` holds the flow of the request being answered in
+this thread/context (the web layer's tap sets it from the events), where observers of outbound
+calls read it.
 """
 
 from __future__ import annotations

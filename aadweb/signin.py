@@ -1,20 +1,33 @@
 """The sign-in state machine: begin, complete, access token, Graph, sign out.
 
 One flow in one place (DESIGN.md, "The sign-in flows"); the web layer only reads requests and
-renders what this returns, and the protocol steps live in ``aadweb.protocol``.
+renders what this returns, and the protocol steps live in ``aadweb.protocol``. Each step is
+reported to an observer as an event (``aadweb.events``); the wire transcript is one observer.
 
-    begin ──► pending sign-in {state, nonce, PKCE verifier, return path}, bound to the browser
-       │          (stored server-side; 10 minutes; works once)
-       ▼
-    authority ──► form_post callback (hybrid) ──► stash_callback(state)
-       │          or query callback (code flow)       │ 303 to a same-site GET
-       ▼                                               ▼
-    complete ──► take the pending sign-in (state + browser) ─► its iss, if any (RFC 9207)
-                 ─► parse the callback ─► validate the id_token ─► redeem the code ─► a NEW
-                 session (no fixation)
+    begin ──► a pending sign-in {state, nonce, PKCE verifier, return path},   SignInBegun
+      │       bound to the browser (server-side; 10 minutes; works once)
+      ▼
+    stash_form_post (hybrid only) ──► the authority's cross-site form_post,   CallbackReceived
+      │       kept under its state; 303 to a same-site GET                    CallbackStashed
+      ▼
+    complete ──► take the pending sign-in (state + browser: consumed) ──►     CallbackReceived
+              its phase gives the answer ──► its iss, if any (RFC 9207) ──►
+              validate the id_token ──►                                       IdTokenChecked
+              redeem the code ──► a NEW session (no fixation)                 SessionCreated
+      ▼
+    session ──► access_token / graph_me (refresh when due) ──► sign_out       SessionResumed,
+                                                                              TokenRefreshed,
+                                                                              SessionEnded
+    any step that refuses what it was given                                   SignInRefused
+
+A pending sign-in's phases, per response type (the table is :data:`aadweb.phases.PHASES`)::
+
+    hybrid "code id_token":  awaiting form_post ──form_post──► stashed ──same-site GET──► completed
+    code   "code":           awaiting query callback ──────────────────query GET──────► completed
 
 States that were not issued to this browser are refused before anything else happens, and
-are consumed even when refused, so a leaked state is spent.
+are consumed even when refused, so a leaked state is spent. Sessions end in one place,
+:meth:`SignIn.end_session`.
 """
 
 from __future__ import annotations
@@ -22,14 +35,15 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from aadweb.authority import Authority
 from aadweb.errors import (
+    AadWebError,
     AuthorityError,
-    CallbackError,
     GrantRefused,
     GraphError,
     InvalidResponse,
@@ -37,18 +51,35 @@ from aadweb.errors import (
     ResponseIssuerMismatch,
     SessionStoreError,
     StateMismatch,
+    TokenValidationError,
     Verdict,
+)
+from aadweb.events import (
+    CallbackReceived,
+    CallbackStashed,
+    CallbackVia,
+    EndReason,
+    IdTokenChecked,
+    SessionCreated,
+    SessionEnded,
+    SessionResumed,
+    SignInBegun,
+    SignInEvent,
+    SignInObserver,
+    SignInRefused,
+    TokenRefreshed,
 )
 from aadweb.flow import flow_id_for
 from aadweb.graph import GraphClient
+from aadweb.phases import answer_for, phase_of
 from aadweb.protocol.callback import (
     RESPONSE_ISSUER_REFERENCE,
-    CallbackParams,
+    Callback,
     callback_error,
     callback_issuer,
-    callback_state,
     check_response_issuer,
     parse_callback,
+    read_callback,
 )
 from aadweb.protocol.graph import GraphUser
 from aadweb.protocol.idtoken import ValidatedIdToken, match_back_channel
@@ -112,6 +143,8 @@ class Completed:
 class SignIn:
     """The sign-in flows for one app. Thread-safe; one per process.
 
+    ``observer`` hears every step as an event (``aadweb.events``), as does each one added later
+    with :meth:`observe`; by default nobody listens.
     Build it with :func:`aadweb.compose.build_signin`, which also opens what it uses: ``close``
     are the closers of those, run by :meth:`close`; ``transcript`` is the wire transcript its
     outbound calls are written to (``AADWEB_WIRE_LOG``), if any.
@@ -127,6 +160,7 @@ class SignIn:
         clock: Callable[[], float] = time.time,
         random_token: Callable[[int], str] = secrets.token_urlsafe,
         session_ttl: float | None = None,
+        observer: SignInObserver | None = None,
         transcript: Transcript | None = None,
         close: Iterable[Callable[[], None]] = (),
     ) -> None:
@@ -139,6 +173,7 @@ class SignIn:
         self.clock = clock
         self.random_token = random_token
         self.session_ttl = float(settings.session_lifetime if session_ttl is None else session_ttl)
+        self.observers: tuple[SignInObserver, ...] = () if observer is None else (observer,)
         self.transcript = transcript
         self._closers = tuple(close)
 
@@ -146,6 +181,34 @@ class SignIn:
         """Close what :func:`~aadweb.compose.build_signin` opened (store, transport, transcript)."""
         for close in self._closers:
             close()
+
+    # --- events -------------------------------------------------------------------------
+
+    def observe(self, observer: SignInObserver) -> None:
+        """Add ``observer``: from now on it hears every event too (set up before serving)."""
+        self.observers = (*self.observers, observer)
+
+    def _report(self, event: SignInEvent) -> None:
+        for observer in self.observers:
+            try:
+                observer.on_event(event)
+            except Exception as exc:  # watching a sign-in never changes it
+                log.warning("sign-in observer %s failed on %s: %s", type(observer).__name__,
+                            type(event).__name__, type(exc).__name__)
+
+    @contextmanager
+    def _refusals(self, flow: str | None) -> Iterator[None]:
+        """Report an :class:`~aadweb.errors.AadWebError` leaving the block, then let it go on."""
+        try:
+            yield
+        except AadWebError as exc:
+            self._report(SignInRefused(flow=flow, error=exc))
+            raise
+
+    def _received(self, callback: Callback, *, via: CallbackVia) -> str:
+        flow = flow_id_for(callback.state)
+        self._report(CallbackReceived(flow=flow, via=via))
+        return flow
 
     # --- 1. begin ---------------------------------------------------------------------
 
@@ -162,21 +225,25 @@ class SignIn:
 
         RFC 6749 10.12 / RFC 9700 4.7: ``state`` binds the callback to this browser; OIDC Core
         3.1.2.1: ``nonce`` binds the id_token to this sign-in; RFC 7636: PKCE binds the code.
+        Reports :class:`~aadweb.events.SignInBegun` with the sign-in's flow once it is stored.
         """
-        state = self.random_token(32)
-        nonce = Secret("nonce", self.random_token(32))
-        verifier = Secret("code_verifier", self.random_token(48))  # 64 chars: RFC 7636 4.1
-        url = self.authority.authorize_url(
-            state=state, nonce=nonce, code_challenge=code_challenge_s256(verifier.reveal()),
-            prompt=prompt, login_hint=login_hint, domain_hint=domain_hint,
-        )
-        self.store.put_pending(
-            PendingSignIn(
-                state=state, browser_id=browser_id, nonce=nonce, code_verifier=verifier, return_path=return_path,
-                created_at=self.clock(), response_type=self.settings.response_type,
-            ),
-            ttl=PENDING_TTL,
-        )
+        with self._refusals(None):  # no flow until the pending sign-in is stored
+            state = self.random_token(32)
+            nonce = Secret("nonce", self.random_token(32))
+            verifier = Secret("code_verifier", self.random_token(48))  # 64 chars: RFC 7636 4.1
+            url = self.authority.authorize_url(
+                state=state, nonce=nonce, code_challenge=code_challenge_s256(verifier.reveal()),
+                prompt=prompt, login_hint=login_hint, domain_hint=domain_hint,
+            )
+            response_type = self.settings.response_type
+            self.store.put_pending(
+                PendingSignIn(
+                    state=state, browser_id=browser_id, nonce=nonce, code_verifier=verifier,
+                    return_path=return_path, created_at=self.clock(), response_type=response_type,
+                ),
+                ttl=PENDING_TTL,
+            )
+        self._report(SignInBegun(flow=flow_id_for(state), response_type=response_type))
         return url
 
     # --- 2. the authority's cross-site form_post ------------------------------------------
@@ -186,49 +253,81 @@ class SignIn:
 
         Returns the state for the 303 to ``GET /getAToken?state=...``. The browser's cookie is
         not here (SameSite=Lax is not sent with a cross-site POST), so nothing is decided yet:
-        the fields are only stored, once, against a live pending sign-in.
+        the fields are only stored, once, against a live pending sign-in (phase "awaiting
+        form_post" -> "stashed").
         """
-        state = callback_state(fields)
-        single: dict[str, str] = {}
-        for name, values in fields.items():
-            if len(values) != 1:
-                # RFC 6749 3.1: request and response parameters MUST NOT be included more than once.
-                raise CallbackError(f"the callback repeats the field {name[:40]!r}")
-            single[name] = values[0]
-        if not self.store.stash_callback(state, single):
-            raise StateMismatch("form_post callback for an unknown, expired or already answered state")
-        return state
+        flow = None
+        try:
+            callback = read_callback(fields)
+            flow = self._received(callback, via="form_post")
+            # RFC 6749 3.1: no field twice (checked now: a stash holds one value per field).
+            if not self.store.stash_callback(callback.state, callback.fields_once()):
+                raise StateMismatch("form_post callback for an unknown, expired or already answered state")
+        except AadWebError as exc:
+            self._report(SignInRefused(flow=flow, error=exc))
+            raise
+        self._report(CallbackStashed(flow=flow))
+        return callback.state
 
     # --- 3. complete ----------------------------------------------------------------------
 
     def complete(self, *, browser_id: str, params: Mapping[str, Sequence[str]]) -> Completed:
         """Finish the sign-in that ``browser_id`` started, from the callback's parameters.
 
-        Hybrid flow: ``params`` is the same-site GET carrying only ``state``; the fields come from
-        the stash. Code flow: ``params`` is the authority's query callback itself.
+        ``params`` is the browser's GET to the callback, read once. Its state selects the
+        pending sign-in, which is taken (consumed) before anything else; the pending sign-in's
+        :func:`phase <aadweb.phases.answer_for>` then says where the authority's answer is: the stash (hybrid:
+        the GET carries only ``state``) or ``params`` itself (the code flow's query).
         """
-        state = callback_state(params)
-        pending = self.store.take_pending(state, browser_id)
-        if pending is None:
-            raise StateMismatch("callback state not issued to this browser, already used, or expired")
-        if pending.response_type == "code id_token":
-            if pending.callback is None:
-                # Nothing was posted for this state: the authority may have sent an error back
-                # by GET although form_post was asked. The state was this browser's and is now
-                # spent; show the error like any other (RFC 6749 4.1.2.1). Only the error is
-                # read from the query: a code or id_token there is not a hybrid-flow answer.
-                error = callback_error(params)
-                if error is None:
-                    raise CallbackError("the authority's answer for this sign-in never arrived")
-                self._check_response_issuer(params)
+        flow = None
+        try:
+            query = read_callback(params)
+            flow = self._received(query, via="query")
+            pending = self.store.take_pending(query.state, browser_id)
+            if pending is None:
+                raise StateMismatch("callback state not issued to this browser, already used, or expired")
+            done = self._finish(pending, self._answer(pending, query), flow=flow)
+        except TokenValidationError as exc:
+            checked = tuple(v for v in exc.verdicts if isinstance(v, Verdict))  # up to the failed check
+            if checked:
+                self._report(IdTokenChecked(flow=flow, verdicts=checked, passed=False))
+            self._report(SignInRefused(flow=flow, error=exc))
+            raise
+        except AadWebError as exc:
+            self._report(SignInRefused(flow=flow, error=exc))
+            raise
+        self._report(SessionCreated(flow=flow))
+        log.info("sign-in completed for tenant %s (flow %s)", done.session.claims.get("tid"), flow)
+        return done
+
+    def _answer(self, pending: PendingSignIn, query: Callback) -> Callback:
+        """The authority's answer for ``pending`` (:func:`~aadweb.phases.answer_for`).
+
+        A hybrid sign-in with nothing posted for its state may still have an answer: the
+        authority sends some errors back by GET although form_post was asked. The state was
+        this browser's and is now spent; the error is shown like any other (RFC 6749 4.1.2.1).
+        Only the error is read from the query: a code or id_token there is not a hybrid answer.
+        """
+        if phase_of(pending).answer_from is None:
+            error = callback_error(query)
+            if error is not None:
+                self._check_response_issuer(query)
                 raise error
-            fields: CallbackParams = {k: (v,) for k, v in pending.callback.items()}
-        else:
-            fields = params
-        # RFC 9207 2.4: checked before an error is shown or a code redeemed.
-        issuer, issuer_verdict = self._check_response_issuer(fields)
-        answer = parse_callback(fields, response_type=pending.response_type)
-        if answer.state != state:
+        return answer_for(pending, query)
+
+    def _check_response_issuer(self, callback: Callback) -> tuple[str | None, tuple[Verdict, ...]]:
+        """RFC 9207 2.4: the response's ``iss``, if it carries one, is an expected issuer
+        (checked before an error is shown or a code redeemed)."""
+        issuer = callback_issuer(callback)
+        if issuer is None:
+            return None, ()  # Azure AD does not send it (yet): nothing to check
+        return issuer, (check_response_issuer(issuer, expected=self.authority.response_issuers()),)
+
+    def _finish(self, pending: PendingSignIn, callback: Callback, *, flow: str) -> Completed:
+        """Parse the answer, validate the id_token, redeem the code, and make the new session."""
+        issuer, issuer_verdict = self._check_response_issuer(callback)
+        answer = parse_callback(callback, response_type=pending.response_type)
+        if answer.state != pending.state:
             raise StateMismatch("the callback's state changed between legs")
         nonce = pending.nonce
         if answer.id_token is not None:
@@ -248,16 +347,9 @@ class SignIn:
             validated = self.authority.validate_back_channel(tokens.id_token, nonce=nonce)
             _same_issuer(issuer, issuer_verdict, validated)  # the code flow's id_token comes only now
             verdicts = (*issuer_verdict, *validated.verdicts)
-        session = self._new_session(validated, tokens, flow_id=flow_id_for(state))
-        log.info("sign-in completed for tenant %s (flow %s)", validated.claims.tid, session.flow_id)
+        self._report(IdTokenChecked(flow=flow, verdicts=verdicts, passed=True))
+        session = self._new_session(validated, tokens, flow_id=flow)
         return Completed(session=session, return_path=pending.return_path, verdicts=verdicts)
-
-    def _check_response_issuer(self, fields: CallbackParams) -> tuple[str | None, tuple[Verdict, ...]]:
-        """RFC 9207: the response's ``iss``, if it carries one, is an expected issuer."""
-        issuer = callback_issuer(fields)
-        if issuer is None:
-            return None, ()  # Azure AD does not send it (yet): nothing to check
-        return issuer, (check_response_issuer(issuer, expected=self.authority.response_issuers()),)
 
     def _new_session(self, validated: ValidatedIdToken, tokens: TokenResponse, *, flow_id: str) -> SessionRecord:
         claims = validated.claims
@@ -278,25 +370,37 @@ class SignIn:
     # --- 4. using the session ---------------------------------------------------------------
 
     def session(self, session_id: str) -> SessionRecord | None:
-        return self.store.get_session(session_id)
+        """The live session ``session_id``, or None; reports :class:`~aadweb.events.SessionResumed`."""
+        with self._refusals(None):
+            session = self.store.get_session(session_id)
+        if session is not None:
+            self._report(SessionResumed(flow=session.flow_id or None))
+        return session
 
     def access_token(self, session: SessionRecord, *, force_refresh: bool = False) -> Secret:
         """The session's access token, refreshed first when it expires within 5 minutes.
 
         One refresh at a time per session across threads, workers and hosts (the store's lease
-        lock); a waiter re-reads the session and uses the token the holder stored.
+        lock); a waiter re-reads the session and uses the token the holder stored. Raises
+        :class:`ReauthenticationRequired` when the session is over, and ends it then.
         """
+        with self._refusals(session.flow_id or None):
+            return self._access_token(session, force_refresh=force_refresh)
+
+    def _access_token(self, session: SessionRecord, *, force_refresh: bool = False) -> Secret:
         tokens = session.tokens
         if tokens is None:
-            raise ReauthenticationRequired("the session holds no tokens")
+            raise self._over(session, "the session holds no tokens")
         if not force_refresh and tokens.expires_on - self.clock() > REFRESH_MARGIN:
             return tokens.access_token
         stale = tokens.access_token
         wait = refresh_wait(self.settings.http_timeout)
         with self.store.refresh_lock(session.session_id, lease=wait + 5, wait=wait) as mine:
             current = self.store.get_session(session.session_id)
-            if current is None or current.tokens is None:
+            if current is None:
                 raise ReauthenticationRequired("the session ended while its token was refreshed")
+            if current.tokens is None:
+                raise self._over(current, "the session ended while its token was refreshed")
             fresh = current.tokens
             if fresh.access_token != stale and fresh.expires_on - self.clock() > REFRESH_MARGIN:
                 return fresh.access_token  # another worker refreshed it meanwhile
@@ -307,60 +411,71 @@ class SignIn:
     def _refresh(self, record: SessionRecord) -> Secret:
         assert record.tokens is not None
         if record.tokens.refresh_token is None:
-            raise ReauthenticationRequired("the session has no refresh token")
+            raise self._over(record, "the session has no refresh token")
         try:
             response = self.authority.refresh(record.tokens.refresh_token, resource=record.tokens.resource)
         except AuthorityError as exc:
             # invalid_grant, interaction_required, consent_required, login_required: the refresh
             # token cannot be used any more without the person (RFC 6749 5.2, OIDC Core 3.1.2.6).
             if isinstance(exc, GrantRefused) or DEAD_REFRESH_TOKEN.intersection(exc.error_codes):
-                self.store.delete_session(record.session_id)
-                raise ReauthenticationRequired(f"the refresh token was refused ({exc})") from exc
+                raise self._over(record, f"the refresh token was refused ({exc})") from exc
             raise
         tokens = _token_set(response, record.tokens.resource, previous=record.tokens)
         if not self.store.update_tokens(record.session_id, tokens, expected_version=record.version):
             # Someone else stored tokens first (a lease that ran out, or a sign-out): ours are
             # still valid for this request; the stored ones serve the next.
             log.info("refreshed tokens not stored: the session changed meanwhile")
+        self._report(TokenRefreshed(flow=record.flow_id or None))
         return tokens.access_token
 
     def graph_me(self, session: SessionRecord) -> GraphUser:
-        """Graph ``/me`` for the session's user; on a 401, refresh once and try again."""
-        try:
-            user = self.graph.me(self.access_token(session))
-        except GraphError as exc:
-            if exc.http_status != 401:
-                raise
-            refreshed = self.store.get_session(session.session_id) or session
+        """Graph ``/me`` for the session's user; on a 401, refresh once and try again.
+
+        A second 401 ends the session (:class:`ReauthenticationRequired`): the user signs in again.
+        """
+        with self._refusals(session.flow_id or None):
             try:
-                user = self.graph.me(self.access_token(refreshed, force_refresh=True))
-            except GraphError as again:
-                if again.http_status == 401:
-                    self.store.delete_session(session.session_id)
-                    raise ReauthenticationRequired("Graph refused the refreshed token") from again
-                raise
-        if user.id != session.claims.get("oid"):
-            # The access token must be the signed-in user's: Graph's id is the id_token's oid.
-            raise InvalidResponse("Graph answered for another user than the one signed in")
-        return user
+                user = self.graph.me(self._access_token(session))
+            except GraphError as exc:
+                if exc.http_status != 401:
+                    raise
+                refreshed = self.store.get_session(session.session_id) or session
+                try:
+                    user = self.graph.me(self._access_token(refreshed, force_refresh=True))
+                except GraphError as again:
+                    if again.http_status == 401:
+                        raise self._over(session, "Graph refused the refreshed token") from again
+                    raise
+            if user.id != session.claims.get("oid"):
+                # The access token must be the signed-in user's: Graph's id is the id_token's oid.
+                raise InvalidResponse("Graph answered for another user than the one signed in")
+            return user
 
-    # --- 5. sign out ------------------------------------------------------------------------
+    # --- 5. ending a session ----------------------------------------------------------------
 
-    def sign_out(self, session_id: str | None, *, post_logout_redirect_uri: str | None) -> str:
+    def end_session(self, session_id: str, *, reason: EndReason, flow: str | None = None) -> None:
+        """End the session ``session_id`` server-side: the one place a session is deleted.
+
+        ``flow`` is the session's flow when the caller knows it (a session replaced by a new
+        sign-in is known only by the id in the browser's cookie).
+        """
+        with self._refusals(flow):
+            self._end(session_id, reason=reason, flow=flow)
+
+    def _end(self, session_id: str, *, reason: EndReason, flow: str | None) -> None:
+        self.store.delete_session(session_id)
+        self._report(SessionEnded(flow=flow, reason=reason))
+
+    def _over(self, session: SessionRecord, why: str) -> ReauthenticationRequired:
+        """End ``session`` (it can no longer get a token) and return the error to raise."""
+        self._end(session.session_id, reason="reauthentication_required", flow=session.flow_id or None)
+        return ReauthenticationRequired(why)
+
+    def sign_out(self, session: SessionRecord | None, *, post_logout_redirect_uri: str | None) -> str:
         """End the session server-side; return the authority's logout URL for the browser."""
-        if session_id:
-            self.store.delete_session(session_id)
+        if session is not None:
+            self.end_session(session.session_id, reason="signed_out", flow=session.flow_id or None)
         return self.authority.logout_url(post_logout_redirect_uri)
-
-
-def _same_issuer(issuer: str | None, checked: tuple[Verdict, ...], validated: ValidatedIdToken) -> None:
-    """RFC 9207 with ``common``/``organizations``: the response's iss is the signed-in tenant's
-    (with a single tenant this always holds: both equal its one issuer)."""
-    if issuer is not None and issuer != validated.claims.iss:
-        mismatch = ResponseIssuerMismatch("the authorization response's iss is not the id_token's issuer")
-        failed = Verdict("response_iss", False, RESPONSE_ISSUER_REFERENCE, str(mismatch))
-        mismatch.verdicts = (*checked, *validated.verdicts, failed)
-        raise mismatch
 
 
 def _token_set(response: TokenResponse, resource: str, *, previous: TokenSet | None) -> TokenSet:
@@ -371,3 +486,13 @@ def _token_set(response: TokenResponse, resource: str, *, previous: TokenSet | N
     id_token = previous.id_token if previous is not None else response.id_token
     return TokenSet(access_token=response.access_token, refresh_token=refresh, expires_on=response.expires_on,
                     resource=response.resource or resource, id_token=id_token)
+
+
+def _same_issuer(issuer: str | None, checked: tuple[Verdict, ...], validated: ValidatedIdToken) -> None:
+    """RFC 9207 with ``common``/``organizations``: the response's iss is the signed-in tenant's
+    (with a single tenant this always holds: both equal its one issuer)."""
+    if issuer is not None and issuer != validated.claims.iss:
+        mismatch = ResponseIssuerMismatch("the authorization response's iss is not the id_token's issuer")
+        failed = Verdict("response_iss", False, RESPONSE_ISSUER_REFERENCE, str(mismatch))
+        mismatch.verdicts = (*checked, *validated.verdicts, failed)
+        raise mismatch

@@ -7,7 +7,8 @@ the app for ONE sign-in, calling the same library pieces the web app calls:
 
     Authority.authorize_url      build the authorize request (state, nonce, PKCE)
     emulator sign-in             the browser picks a user (POST with user=...)
-    parse_callback               read the form_post answer
+    read_callback                read the form_post answer, once
+    parse_callback               judge it: error, code, id_token
     validate_front_channel       check the id_token: signature, iss, aud, exp, nonce, c_hash ...
     redeem_code                  POST the code (+ PKCE verifier, + client secret) to the token endpoint
     match_back_channel           the token endpoint's id_token names the same user
@@ -43,7 +44,7 @@ from aadweb.emulator import (
 )
 from aadweb.flow import current_flow, flow_id_for
 from aadweb.graph import GraphClient
-from aadweb.protocol.callback import parse_callback
+from aadweb.protocol.callback import parse_callback, read_callback
 from aadweb.protocol.idtoken import match_back_channel
 from aadweb.protocol.pkce import code_challenge_s256
 from aadweb.secret import Secret, fingerprint
@@ -134,7 +135,7 @@ def main(argv: list[str] | None = None, *, emulator: Emulator | None = None, out
                 p.line(line, indent=2)
 
         wire_log = argv[argv.index("--wire") + 1] if argv and "--wire" in argv[:-1] else None
-        transcript = Transcript(wire_log, graph_url=settings.graph_url, sink=show)
+        transcript = Transcript(wire_log, sink=show)
         transport = RecordingTransport(RequestsTransport(timeout=TIMEOUT), on_exchange=transcript.on_exchange)
         authority = Authority(settings, transport)
         graph = GraphClient(settings, transport)
@@ -191,8 +192,9 @@ def main(argv: list[str] | None = None, *, emulator: Emulator | None = None, out
             )
 
             # --- 4. the app reads the callback --------------------------------------------------
-            p.leg(f"browser -> app: POST {parser.action}  (parse_callback)")
-            callback = parse_callback({k: (v,) for k, v in parser.fields.items()}, response_type=settings.response_type)
+            p.leg(f"browser -> app: POST {parser.action}  (read_callback, parse_callback)")
+            posted = read_callback({k: (v,) for k, v in parser.fields.items()})
+            callback = parse_callback(posted, response_type=settings.response_type)
             p.line(f"code      {callback.code}")
             p.line(f"id_token  {callback.id_token}")
 

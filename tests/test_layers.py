@@ -16,7 +16,8 @@ from tests.importgraph import Import, package_imports, package_modules
 #: Beyond the drawing: ``_version``, ``secret``, ``user`` (the signed-in user as an app sees it)
 #: and ``_fs`` (may a file be written) are plain values and helpers every layer may use; ``flow``
 #: (the flow id) sits with the transcript that defined it; ``keycache`` beside ``authority``,
-#: which it serves; ``compose`` (build_signin) is the composition root minus the web layer, so
+#: which it serves; ``events`` and ``phases`` (what SignIn reports, and its phase table) with
+#: ``signin``; ``compose`` (build_signin) is the composition root minus the web layer, so
 #: it sits with ``signin``; ``_devserver`` (no aadweb imports) with ``web``; ``testing`` (for an
 #: embedder's tests: emulator, demo settings, dev server) between ``web`` and the entry points,
 #: ``cli`` uses its demo settings; ``wsgi`` and ``__main__`` are entry points like ``cli``; the
@@ -33,7 +34,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("aadweb.transcript", "aadweb.flow"),
     ("aadweb.authority", "aadweb.graph", "aadweb.keycache"),
     ("aadweb.sessions",),
-    ("aadweb.signin", "aadweb.compose"),
+    ("aadweb.signin", "aadweb.compose", "aadweb.events", "aadweb.phases"),
     ("aadweb.web", "aadweb._devserver"),
     ("aadweb.testing",),
     ("aadweb.cli", "aadweb.wsgi", "aadweb.__main__"),

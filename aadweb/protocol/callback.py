@@ -5,8 +5,12 @@ fields arrive in the query string (``response_mode=query``) or a form POST (``fo
 either way the input is every value of every field, ``Mapping[str, Sequence[str]]`` (e.g.
 Werkzeug's ``MultiDict.to_dict(flat=False)``), so a repeated field can be seen and refused.
 
-Order of work for the web layer: :func:`callback_state` first (look up the pending sign-in by
-it and refuse a state this browser did not start), then :func:`parse_callback`.
+The callback is read once, where it arrives: :func:`read_callback` turns every value of every
+field into a :class:`Callback` (each field's one value, the names of repeated fields, and a
+``state`` checked for shape). The caller looks the pending sign-in up by ``callback.state`` and
+refuses a state this browser did not start; only then does :func:`parse_callback` read the rest.
+A ``form_post`` callback is kept (``Callback.fields_once()``) until the browser comes back, and
+becomes a ``Callback`` again with :meth:`Callback.from_stash`.
 
 Decisions:
 
@@ -28,6 +32,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Final
 
 from aadweb.errors import AuthorizationError, CallbackError, ResponseIssuerMismatch, Verdict
@@ -48,12 +53,13 @@ __all__ = [
     "MAX_ID_TOKEN",
     "RESPONSE_ISSUER_REFERENCE",
     "AuthorizationResponse",
+    "Callback",
     "CallbackParams",
     "callback_error",
     "callback_issuer",
-    "callback_state",
     "check_response_issuer",
     "parse_callback",
+    "read_callback",
 ]
 
 #: Azure AD codes are about 1 KB; anything near this is not a code.
@@ -68,41 +74,77 @@ CallbackParams = Mapping[str, Sequence[str]]
 _COMPACT: Final = re.compile(r"[A-Za-z0-9_.-]+")
 
 
-def _values(params: CallbackParams, name: str) -> Sequence[str]:
-    values = params.get(name, ())
-    if isinstance(values, str):
-        raise TypeError("callback params map each field to a sequence of values (e.g. MultiDict.to_dict(flat=False))")
-    return values
-
-
-def _single(params: CallbackParams, name: str) -> str | None:
-    """The one value of ``name``; None when absent. A repeated field is refused."""
-    values = _values(params, name)
-    if len(values) > 1:
+def _state_problem(fields: Mapping[str, str], repeated: Sequence[str]) -> str | None:
+    if "state" in repeated:
         # RFC 6749 3.1: parameters MUST NOT be included more than once
-        raise CallbackError(f"the callback repeats the field {name!r} (RFC 6749 3.1)")
-    if not values:
-        return None
-    value = values[0]
-    if not isinstance(value, str):
-        raise TypeError(f"callback field {name!r} must hold strings")
-    return value
-
-
-def callback_state(params: CallbackParams) -> str:
-    """The callback's ``state``, checked for shape only; the caller looks it up before anything else."""
-    state = _single(params, "state")
+        return "the callback repeats the field 'state' (RFC 6749 3.1)"
+    state = fields.get("state")
     # RFC 6749 4.1.2 / 4.1.2.1: state is REQUIRED if it was in the request, and this client always sends it
     if state is None:
-        raise CallbackError("the callback carries no state (RFC 6749 4.1.2)")
+        return "the callback carries no state (RFC 6749 4.1.2)"
     if not state:
-        raise CallbackError("the callback's state is empty (RFC 6749 4.1.2)")
+        return "the callback's state is empty (RFC 6749 4.1.2)"
     if len(state) > MAX_STATE:
-        raise CallbackError(f"the callback's state is longer than {MAX_STATE} characters")
+        return f"the callback's state is longer than {MAX_STATE} characters"
     # RFC 6749 Appendix A.5: state = 1*VSCHAR
     if not is_valid_state(state):
-        raise CallbackError("the callback's state has characters outside printable ASCII (RFC 6749 A.5)")
-    return state
+        return "the callback's state has characters outside printable ASCII (RFC 6749 A.5)"
+    return None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, repr=False)
+class Callback:
+    """The authority's answer as it arrived, read once: each field's one value (``fields``), the
+    names of fields that came more than once (``repeated``), and a ``state`` of the right shape.
+
+    Building one refuses a missing, repeated or malformed ``state`` (:class:`CallbackError`), so
+    a ``Callback`` always names the sign-in it claims to answer; everything else is judged by
+    :func:`parse_callback`. The fields may hold a code and an id_token: never in the ``repr``.
+    """
+
+    fields: Mapping[str, str]
+    repeated: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "fields", MappingProxyType(dict(self.fields)))
+        problem = _state_problem(self.fields, self.repeated)
+        if problem is not None:
+            raise CallbackError(problem)
+
+    @property
+    def state(self) -> str:
+        return self.fields["state"]
+
+    @classmethod
+    def from_stash(cls, fields: Mapping[str, str]) -> Callback:
+        """A callback kept by :meth:`fields_once` (one value each), as it was read."""
+        return cls(fields=fields)
+
+    def fields_once(self) -> Mapping[str, str]:
+        """Every field's one value; :class:`CallbackError` when one came more than once."""
+        if self.repeated:
+            # RFC 6749 3.1: request and response parameters MUST NOT be included more than once
+            raise CallbackError(f"the callback repeats the field {self.repeated[0][:40]!r} (RFC 6749 3.1)")
+        return self.fields
+
+    def __repr__(self) -> str:
+        return f"Callback(<{len(self.fields)} fields>, repeated={len(self.repeated)})"
+
+
+def read_callback(params: CallbackParams) -> Callback:
+    """Read every value of every field once; refuse a missing, repeated or malformed ``state``."""
+    fields: dict[str, str] = {}
+    repeated: list[str] = []
+    for name, values in params.items():
+        if isinstance(values, str):
+            raise TypeError("callback params map each field to a sequence of values (MultiDict.to_dict(flat=False))")
+        if not all(isinstance(value, str) for value in values):
+            raise TypeError(f"callback field {name[:40]!r} must hold strings")
+        if len(values) > 1:
+            repeated.append(name)
+        elif values:
+            fields[name] = values[0]
+    return Callback(fields=fields, repeated=tuple(repeated))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -123,16 +165,11 @@ class AuthorizationResponse:
             raise ValueError("id_token must be a non-empty Secret or None")
 
 
-def _refuse_repeats(params: CallbackParams) -> None:
-    for name in params:
-        _single(params, name)
-
-
-def _authorization_error(params: CallbackParams, error: str) -> AuthorizationError | CallbackError:
+def _authorization_error(fields: Mapping[str, str], error: str) -> AuthorizationError | CallbackError:
     # RFC 6749 4.1.2.1: error = 1*( %x20-21 / %x23-5B / %x5D-7E )
     if not is_valid_error_code(error):
         return CallbackError("the callback's error value is empty or has characters outside RFC 6749 4.1.2.1")
-    raw = _single(params, "error_description") or ""
+    raw = fields.get("error_description") or ""
     raw = raw[: 4 * 4096]  # bound the regex work on hostile input
     return AuthorizationError(
         error,
@@ -146,9 +183,16 @@ def _authorization_error(params: CallbackParams, error: str) -> AuthorizationErr
 RESPONSE_ISSUER_REFERENCE: Final = "RFC 9207 2.4: the authorization response's iss is the expected issuer"
 
 
-def callback_issuer(params: CallbackParams) -> str | None:
+def _one(callback: Callback, name: str) -> str | None:
+    if name in callback.repeated:
+        # RFC 6749 3.1: request and response parameters MUST NOT be included more than once
+        raise CallbackError(f"the callback repeats the field {name!r} (RFC 6749 3.1)")
+    return callback.fields.get(name)
+
+
+def callback_issuer(callback: Callback) -> str | None:
     """The authorization response's ``iss`` parameter (RFC 9207 2); None when it has none."""
-    return _single(params, "iss")
+    return _one(callback, "iss")
 
 
 def check_response_issuer(issuer: str, *, expected: Collection[str]) -> Verdict:
@@ -167,27 +211,29 @@ def check_response_issuer(issuer: str, *, expected: Collection[str]) -> Verdict:
     return Verdict("response_iss", True, RESPONSE_ISSUER_REFERENCE)
 
 
-def callback_error(params: CallbackParams) -> AuthorizationError | CallbackError | None:
-    """The error answer (RFC 6749 4.1.2.1) ``params`` carry, or None when they carry none.
+def callback_error(callback: Callback) -> AuthorizationError | CallbackError | None:
+    """The error answer (RFC 6749 4.1.2.1) ``callback`` carries, or None when it carries none.
 
     Only ``error`` and ``error_description`` are read: for a hybrid-flow answer that arrives by
     GET although ``form_post`` was asked (Azure AD sends some errors that way), where a
     ``code`` or ``id_token`` in the query must not be taken as a callback.
     """
-    error = _single(params, "error")
-    return None if error is None else _authorization_error(params, error)
+    error = _one(callback, "error")
+    if error is None:
+        return None
+    description = _one(callback, "error_description")
+    return _authorization_error({} if description is None else {"error_description": description}, error)
 
 
-def parse_callback(params: CallbackParams, *, response_type: str) -> AuthorizationResponse:
+def parse_callback(callback: Callback, *, response_type: str) -> AuthorizationResponse:
     """The authorization response as a value, or CallbackError / AuthorizationError."""
     response_mode_for(response_type)  # ValueError on an unknown response_type: a caller bug
-    _refuse_repeats(params)
-    state = callback_state(params)
-    error = _single(params, "error")
+    fields = callback.fields_once()
+    error = fields.get("error")
     if error is not None:
-        raise _authorization_error(params, error)
+        raise _authorization_error(fields, error)
 
-    code = _single(params, "code")
+    code = fields.get("code")
     # RFC 6749 4.1.2: code is REQUIRED
     if not code:
         raise CallbackError("the callback carries no authorization code (RFC 6749 4.1.2)")
@@ -197,13 +243,13 @@ def parse_callback(params: CallbackParams, *, response_type: str) -> Authorizati
     if not VSCHAR.fullmatch(code):
         raise CallbackError("the callback's code has characters outside printable ASCII (RFC 6749 A.11)")
 
-    session_state = _single(params, "session_state") or None
+    session_state = fields.get("session_state") or None
     if session_state is not None and (len(session_state) > MAX_SESSION_STATE or not VSCHAR.fullmatch(session_state)):
         raise CallbackError("the callback's session_state is malformed")
 
     id_token: Secret | None = None
     if response_type == "code id_token":
-        raw_token = _single(params, "id_token")
+        raw_token = fields.get("id_token")
         # OIDC Core 3.3.2.5: with response_type "code id_token" the id_token is REQUIRED
         if not raw_token:
             raise CallbackError("the hybrid-flow callback carries no id_token (OIDC Core 3.3.2.5)")
@@ -216,7 +262,7 @@ def parse_callback(params: CallbackParams, *, response_type: str) -> Authorizati
 
     return AuthorizationResponse(
         code=Secret("code", code),
-        state=state,
+        state=callback.state,
         session_state=session_state,
         id_token=id_token,
     )

@@ -64,6 +64,7 @@ def build_me_request(*, graph_url: str, access_token: Secret, client_request_id:
             "Accept": "application/json",
             **client_request_id_headers(client_request_id),
         },
+        leg="graph",
     )
 
 

@@ -45,6 +45,8 @@ VSCHAR: Final = re.compile(r"[\x20-\x7e]+")
 MAX_RETRY_AFTER: Final = 3600.0
 # RFC 9110 10.2.3: delay-seconds = 1*DIGIT; Graph also sends fractions ("1.5")
 DELAY_SECONDS: Final = re.compile(r"[0-9]{1,12}(\.[0-9]{1,9})?")
+#: A leg label: a short lower-case name ("metadata", "jwks", "token", "refresh", "graph").
+_LEG: Final = re.compile(r"[a-z][a-z_]{0,31}")
 
 Method = Literal["GET", "POST"]
 FormValue = str | Secret
@@ -67,12 +69,18 @@ def client_request_id_headers(client_request_id: str) -> dict[str, str]:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class HttpRequest:
-    """An outbound request. ``form`` is sent as ``application/x-www-form-urlencoded``."""
+    """An outbound request. ``form`` is sent as ``application/x-www-form-urlencoded``.
+
+    ``leg`` names which leg of the protocol this request is, set by the ``build_*`` function
+    that describes it (``metadata``, ``jwks``, ``token``, ``refresh``, ``graph``); it is never
+    sent, and the wire transcript records it as it is instead of guessing from the URL.
+    """
 
     method: Method
     url: str
     headers: Mapping[str, FormValue] = field(default_factory=dict)
     form: Mapping[str, FormValue] | None = None
+    leg: str | None = None
 
     def __post_init__(self) -> None:
         if self.method not in ("GET", "POST"):
@@ -81,6 +89,8 @@ class HttpRequest:
             raise ValueError("request URL must be absolute http(s)")
         if self.form is not None and self.method != "POST":
             raise ValueError("a form body needs POST")
+        if self.leg is not None and not _LEG.fullmatch(self.leg):
+            raise ValueError("leg must be a short lower-case name")
 
     def revealed_headers(self) -> dict[str, str]:
         return {k: _reveal(v) for k, v in self.headers.items()}

@@ -79,7 +79,8 @@ def build_jwks_request(jwks_uri: str, *, client_request_id: str, app_id: str | N
     if app_id is not None:
         url += ("&" if urlsplit(jwks_uri).query else "?") + urlencode({"appid": app_id})
     return HttpRequest(method="GET", url=url,
-                       headers={"Accept": "application/json", **client_request_id_headers(client_request_id)})
+                       headers={"Accept": "application/json", **client_request_id_headers(client_request_id)},
+                       leg="jwks")
 
 
 def _signing_key(jwk: Any) -> SigningKey | None:
@@ -111,7 +112,7 @@ def parse_jwks(resp: HttpResponse) -> KeySet:
     (busy or failing: 503/502, see :func:`~aadweb.protocol.aadsts.error_from_response`); a
     well-formed key set without one usable signing key leaves every id_token without a key to
     check it with: :class:`KeyNotFound` (401, DESIGN.md "no usable key"). Either way a cache
-    keeps its last good keys (``aadweb.wire.KeyCache``).
+    keeps its last good keys (``aadweb.keycache.KeyCache``).
     """
     if 500 <= resp.status <= 599:
         raise error_from_response(resp, what="key set")

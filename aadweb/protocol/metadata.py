@@ -77,6 +77,7 @@ def build_metadata_request(authority_url: str, *, client_request_id: str) -> Htt
         method="GET",
         url=f"{authority_url.rstrip('/')}/.well-known/openid-configuration",
         headers={"Accept": "application/json", **client_request_id_headers(client_request_id)},
+        leg="metadata",
     )
 
 

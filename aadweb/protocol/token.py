@@ -111,6 +111,7 @@ def _token_request(
     now: float,
     jti: str,
     client_request_id: str,
+    leg: str,
 ) -> HttpRequest:
     if not client_id:
         raise ValueError("client_id must not be empty")
@@ -136,7 +137,7 @@ def _token_request(
         )
     else:  # pragma: no cover - the type checker sees every case above
         raise TypeError("unknown client credential")
-    return HttpRequest(method="POST", url=token_endpoint, headers=headers, form=form)
+    return HttpRequest(method="POST", url=token_endpoint, headers=headers, form=form, leg=leg)
 
 
 def _non_empty(name: str, value: str | Secret) -> None:
@@ -180,6 +181,7 @@ def build_code_redemption(
         now=now,
         jti=jti,
         client_request_id=client_request_id,
+        leg="token",
     )
 
 
@@ -211,6 +213,7 @@ def build_refresh(
         now=now,
         jti=jti,
         client_request_id=client_request_id,
+        leg="refresh",
     )
 
 

@@ -4,6 +4,7 @@ DESIGN.md, "Wire transcript". Two kinds of leg reach the same file:
 
 * **outbound** calls (metadata, JWKS, token, refresh, Graph) through
   :class:`~aadweb.transport.recording.RecordingTransport`, whose hook is :meth:`Transcript.on_exchange`;
+  each is the leg its request names (``HttpRequest.leg``, set by the ``build_*`` function);
 * **inbound** messages (the browser's requests to the app and the app's answers, the
   authority's form_post, the id_token verdicts), written by the web layer
   (``aadweb.web.wiretap``) with :meth:`Transcript.inbound_request`, :meth:`Transcript.inbound_response`
@@ -12,8 +13,8 @@ DESIGN.md, "Wire transcript". Two kinds of leg reach the same file:
 Every record of one sign-in carries the same **flow id**, ``flow_id_for(state)``: a one-way
 function of the sign-in's ``state``, so each leg can compute it without storing anything more;
 the session keeps it (``SessionRecord.flow_id``) for the later Graph, refresh and logout legs.
-The web layer puts the flow of the request being answered in :data:`current_flow`, where the
-outbound hook reads it.
+The web layer's tap puts the flow that :class:`~aadweb.signin.SignIn` reports for the request
+being answered in :data:`current_flow`, where the outbound hook reads it.
 
 Record schema (version 1; absent sections are ``null``)::
 
@@ -48,7 +49,7 @@ import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Final
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from aadweb.errors import AuthorityError
 from aadweb.flow import current_flow
@@ -65,7 +66,7 @@ from aadweb.transcript.records import (
     record_body,
 )
 from aadweb.transcript.redact import Redactor
-from aadweb.transport.common import FORM_CONTENT_TYPE, USER_AGENT, outbound_headers, safe_url
+from aadweb.transport.common import FORM_CONTENT_TYPE, USER_AGENT, outbound_headers
 
 __all__ = ["LEG_ENDS", "SCHEMA_VERSION", "Transcript"]
 
@@ -120,8 +121,9 @@ os.register_at_fork(after_in_child=_after_fork_in_child)
 class Transcript:
     """Appends redacted records to ``path`` (and hands each to ``sink``, if given).
 
-    ``personal`` shows personal values (``AADWEB_WIRE_PERSONAL``); ``graph_url`` tells Graph
-    calls from other outbound calls; ``clock`` (wall clock) and ``pid`` are injectable.
+    ``personal`` shows personal values (``AADWEB_WIRE_PERSONAL``); ``clock`` (wall clock) and
+    ``pid`` are injectable. An outbound leg's name is the request's own ``leg`` label (``call``
+    when a request carries none).
     """
 
     def __init__(
@@ -129,14 +131,12 @@ class Transcript:
         path: str | os.PathLike[str] | None,
         *,
         personal: bool = False,
-        graph_url: str | None = None,
         clock: Callable[[], float] = time.time,
         pid: Callable[[], int] = os.getpid,
         sink: Callable[[Record], None] | None = None,
     ) -> None:
         self.path = None if path is None else os.fspath(path)
         self.personal = personal
-        self._graph = safe_url(graph_url) if graph_url else None
         self._clock = clock
         self._pid = pid
         self._sink = sink
@@ -234,25 +234,12 @@ class Transcript:
             return
         self.write(record)
 
-    def classify(self, request: HttpRequest, form: Mapping[str, str] | None) -> str:
-        """The leg an outbound request is: by its grant type, path, or the configured Graph URL."""
-        path = urlsplit(request.url).path
-        if form is not None:
-            return "refresh" if form.get("grant_type") == "refresh_token" else "token"
-        if path.endswith("/.well-known/openid-configuration"):
-            return "metadata"
-        if path.endswith("/keys") and "/discovery/" in path:
-            return "jwks"
-        if safe_url(request.url) == self._graph:
-            return "graph"
-        return "call"
-
     def _outbound(
         self, request: HttpRequest, response: HttpResponse | None, error: BaseException | None, elapsed: float
     ) -> Record:
         red = Redactor(personal=self.personal)
         form = request.revealed_form()
-        leg = self.classify(request, form)
+        leg = request.leg or "call"  # named by the build_* function that made the request
         record = self._base(leg, current_flow.get(), self._clock() - elapsed)
         body = None if form is None else urlencode(form).encode("ascii")
         headers = outbound_headers(request, user_agent=USER_AGENT, has_body=body is not None)

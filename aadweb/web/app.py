@@ -31,7 +31,6 @@ from werkzeug.wrappers import Response
 
 from aadweb._version import __version__
 from aadweb.errors import AadWebError, ClientRefused, ConfigurationError, ReauthenticationRequired, SessionStoreError
-from aadweb.flow import current_flow
 from aadweb.sessions import SessionRecord, SessionStore
 from aadweb.settings import Settings
 from aadweb.signin import SignIn
@@ -55,8 +54,6 @@ from aadweb.web.wiretap import WireTap
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
-    from aadweb.errors import Verdict
-
 __all__ = ["AadWebApp", "AppRequest", "callback_problems", "callback_route"]
 
 log = logging.getLogger("aadweb.web")
@@ -65,17 +62,11 @@ _CACHEABLE: Final = frozenset({"stylesheet"})
 
 
 class AppRequest(LimitedRequest):
-    """A request with aadweb's limits; ``endpoint`` is set once the URL matched.
-
-    ``verdicts`` (a finished sign-in's id_token checks) and ``refused`` (the error a refusal
-    answered) are kept for the wire transcript.
-    """
+    """A request with aadweb's limits; ``endpoint`` is set once the URL matched."""
 
     endpoint: str | None = None
     #: The route map bound to this request's mount point: ``urls.build(endpoint)`` is a URL.
     urls: MapAdapter | None = None
-    verdicts: tuple[Verdict, ...] = ()
-    refused: AadWebError | None = None
 
 
 def _load_stylesheet() -> bytes:
@@ -157,9 +148,11 @@ class AadWebApp:
         #: The decoded path of the redirect URI: the callback, wherever the app is mounted.
         self.redirect_path = unquote(redirect_uri.path)
         self._maps: dict[str, Map] = {}
-        #: Records the sign-in legs when AADWEB_WIRE_LOG is set (create_app checks the settings).
-        self.wiretap = None if transcript is None else WireTap(transcript, origin=self.origin,
-                                                               callback_path=self.redirect_path)
+        #: Records the sign-in legs when AADWEB_WIRE_LOG is set (create_app checks the settings);
+        #: it observes ``signin``, which tells it each request's flow, verdicts and refusal.
+        self.wiretap = None if transcript is None else WireTap(transcript, origin=self.origin)
+        if self.wiretap is not None:
+            signin.observe(self.wiretap)
         self.wire_view = settings.wire_view and settings.wire_log is not None
 
     # --- WSGI ---------------------------------------------------------------------------
@@ -246,7 +239,6 @@ class AadWebApp:
 
     def _refusal(self, request: AppRequest, exc: AadWebError) -> Response:
         # str(exc) is safe by construction (aadweb.errors); never the query, form or cookies.
-        request.refused = exc
         # The authority refusing the app itself: nobody can sign in until the operator acts.
         level = logging.ERROR if isinstance(exc, ClientRefused) else logging.WARNING
         log.log(level, "refused %s: %s: %s", request.endpoint or "-", type(exc).__name__, exc)
@@ -274,10 +266,7 @@ class AadWebApp:
 
     def _session(self, request: AppRequest) -> SessionRecord | None:
         session_id = self.session_cookie.read(request)
-        session = self.signin.session(session_id) if session_id else None
-        if session is not None and self.wiretap is not None:
-            current_flow.set(session.flow_id)  # the later legs of this sign-in share its flow
-        return session
+        return self.signin.session(session_id) if session_id else None
 
     def signed_out_url(self, request: AppRequest) -> str:
         """The absolute URL of the signed-out page (the post-logout redirect). Not the home page:
@@ -321,10 +310,9 @@ class AadWebApp:
         done = self.signin.complete(
             browser_id=self.browser_cookie.read(request) or "", params=request.args.to_dict(flat=False)
         )
-        request.verdicts = done.verdicts
         previous = self.session_cookie.read(request)
         if previous and previous != done.session.session_id:
-            self.store.delete_session(previous)  # one session per browser: the new one replaces it
+            self.signin.end_session(previous, reason="replaced")  # one session per browser
         response = self._to(request, done.return_path, 303)
         self.session_cookie.set(response, done.session.session_id)  # a NEW id: no fixation
         return response
@@ -335,8 +323,7 @@ class AadWebApp:
             return self._login_then(request, "graphcall")
         try:
             user = self.signin.graph_me(session)
-        except ReauthenticationRequired as exc:
-            self.store.delete_session(session.session_id)
+        except ReauthenticationRequired as exc:  # SignIn has ended the session
             response = self._refusal(request, exc)
             self.session_cookie.expire(response)
             return response
@@ -361,7 +348,7 @@ class AadWebApp:
                         "still signed in.",
                 what_to_do="Open the sign-out page again and press Sign out.",
             ))
-        url = self.signin.sign_out(session.session_id, post_logout_redirect_uri=self.signed_out_url(request))
+        url = self.signin.sign_out(session, post_logout_redirect_uri=self.signed_out_url(request))
         response = redirect(url, 302)
         self.session_cookie.expire(response)
         self.browser_cookie.expire(response)

@@ -3,14 +3,15 @@
 :class:`WireTap` wraps the app's request handling (``AadWebApp.wsgi_app``) when
 ``AADWEB_WIRE_LOG`` is set. For the sign-in endpoints it writes the request as it arrived and
 the answer as it left (Set-Cookie and security headers included), paired by an exchange id,
-and for the callback the id_token verdicts in between. It also puts the request's flow in
-:data:`~aadweb.transcript.writer.current_flow` so the outbound legs made while answering
-(metadata, JWKS, token, refresh, Graph) carry the same flow id:
+and for the callback the id_token verdicts in between.
 
-* the callback ``GET /getAToken?state=...`` (the redirect URI's path): the flow of that state,
-  before the handler runs;
-* requests with a session: the session's flow (``AadWebApp._session`` sets it);
-* ``/login`` and the form_post: the state in the answer's ``Location``, after the handler.
+It is also the :class:`~aadweb.signin.SignIn`'s observer (``aadweb.events``): the HTTP is
+the tap's to see, but which sign-in a request belongs to, its verdicts and its refusal are what
+``SignIn`` reports while the request is answered. The first flow reported (``SignInBegun``,
+``CallbackReceived``, ``SessionResumed``) becomes the request's flow and goes into
+:data:`~aadweb.flow.current_flow` at once, so the outbound legs made while answering
+(metadata, JWKS, token, refresh, Graph) carry the same flow id. Nothing is read back out of
+a URL, a header or a body.
 
 Nothing here changes a response or raises into the request; the transcript counts and logs
 its own failures.
@@ -18,21 +19,22 @@ its own failures.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
-from urllib.parse import unquote_plus, urlsplit
+from urllib.parse import urlsplit
 
-from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from aadweb._fs import why_not_writable
-from aadweb.flow import current_flow, flow_id_for
+from aadweb.errors import AadWebError, Verdict
+from aadweb.events import IdTokenChecked, SignInEvent, SignInRefused
+from aadweb.flow import current_flow
 from aadweb.protocol.hosts import is_loopback_host
 from aadweb.settings import Settings
 from aadweb.transcript.writer import Transcript
-from aadweb.web.limits import check_request_line
 
 if TYPE_CHECKING:
     from aadweb.web.app import AppRequest
@@ -47,13 +49,24 @@ RECORDED: Final = {
     "graphcall": ("graphcall", "graphcall_page"),
     "logout": ("logout", "logout_redirect"),
 }
-_MAX_STATE: Final = 512
-#: The state parameter in a query string or a form body (the first one; no fragment).
-_STATE: Final = re.compile(r"(?:^|[?&])state=([^&#]*)")
+
+
+@dataclass(slots=True)
+class _Heard:
+    """What SignIn reported while one request was answered: the tap's scratch, one per request."""
+
+    flow: str | None = None
+    verdicts: tuple[Verdict, ...] = ()
+    refused: AadWebError | None = None
+
+
+#: The request being answered in this thread/context (None: outside one, e.g. a background job).
+_heard: ContextVar[_Heard | None] = ContextVar("aadweb_wiretap_heard", default=None)
 
 
 def wire_problems(settings: Settings) -> list[str]:
-    """What is wrong with the transcript options, found without opening the file.
+    """What is wrong with the transcript options, found without opening the file
+    (:func:`aadweb.compose.open_transcript` opens it).
 
     ``AADWEB_WIRE_VIEW=1`` shows the transcript to whoever is signed in to the app; it is refused
     unless the app runs on loopback (its redirect URI's host), as the demo does.
@@ -71,76 +84,67 @@ def wire_problems(settings: Settings) -> list[str]:
     if settings.wire_log:
         why = why_not_writable(settings.wire_log)
         if why is not None:
-            problems.append(_unwritable(settings.wire_log, why))
+            problems.append(f"AADWEB_WIRE_LOG {settings.wire_log} cannot be opened for appending ({why}).")
     return problems
-
-
-def _unwritable(path: str, why: str) -> str:
-    return f"AADWEB_WIRE_LOG {path} cannot be opened for appending ({why})."
-
-
-
-def _state_flow(state: str | None) -> str | None:
-    if not state or len(state) > _MAX_STATE:
-        return None
-    return flow_id_for(state)
 
 
 class WireTap:
     """Records the inbound legs of one app into ``transcript``; ``origin`` is the app's own
-    ``scheme://host[:port]`` (from the redirect URI: recorded URLs never come from ``Host``), and
-    ``callback_path`` the redirect URI's decoded path, mount point included."""
+    ``scheme://host[:port]`` (from the redirect URI: recorded URLs never come from ``Host``)."""
 
-    def __init__(self, transcript: Transcript, *, origin: str, callback_path: str,
+    def __init__(self, transcript: Transcript, *, origin: str,
                  clock: Callable[[], float] = time.time, timer: Callable[[], float] = time.perf_counter) -> None:
         self.transcript = transcript
         self.origin = origin
-        self.callback_path = callback_path
         self.clock = clock
         self.timer = timer
+
+    def on_event(self, event: SignInEvent) -> None:
+        """The :class:`~aadweb.events.SignInObserver` hook: note what the request's sign-in did."""
+        heard = _heard.get()
+        if heard is None:
+            return  # not inside a request this tap answers
+        if heard.flow is None and event.flow is not None:
+            heard.flow = event.flow
+            current_flow.set(event.flow)  # reset by around() when the request is answered
+        if isinstance(event, IdTokenChecked):
+            heard.verdicts = event.verdicts
+        elif isinstance(event, SignInRefused):
+            heard.refused = event.error
 
     def around(self, request: AppRequest, respond: Callable[[AppRequest], Response]) -> Response:
         """``respond(request)``, recorded when its endpoint is one of :data:`RECORDED`."""
         started, t0 = self.clock(), self.timer()
-        token = current_flow.set(self._callback_flow(request))
+        heard = _Heard()
+        heard_token, flow_token = _heard.set(heard), current_flow.set(None)
         try:
             response = respond(request)
             try:
-                self._record(request, response, started, self.timer() - t0)
+                self._record(request, response, heard, started, self.timer() - t0)
             except Exception as exc:  # the transcript never breaks an answer
                 self.transcript.failed(exc)
             return response
         finally:
-            current_flow.reset(token)
+            current_flow.reset(flow_token)
+            _heard.reset(heard_token)
 
-    def _callback_flow(self, request: AppRequest) -> str | None:
-        if request.method != "GET" or request.script_root.rstrip("/") + request.path != self.callback_path:
-            return None
-        try:
-            # Before dispatch: a query the app will refuse (too long, not UTF-8: request.args
-            # would raise) has no flow, and the refusal stays the app's to answer.
-            check_request_line(request)
-        except HTTPException:
-            return None
-        return _state_flow(request.args.get("state"))
-
-    def _record(self, request: AppRequest, response: Response, started: float, elapsed: float) -> None:
+    def _record(self, request: AppRequest, response: Response, heard: _Heard, started: float,
+                elapsed: float) -> None:
         legs = RECORDED.get(request.endpoint or "")
         if legs is None:
             return
         body = self._request_body(request)
-        flow = current_flow.get() or self._location_flow(response) or self._form_flow(body)
+        flow = heard.flow
         query = request.environ.get("QUERY_STRING", "")
         url = f"{self.origin}{request.script_root}{request.path}" + (f"?{query}" if query else "")
         exchange = self.transcript.new_exchange()
         t = self.transcript
         t.inbound_request(leg=legs[0], flow=flow, started=started, exchange=exchange, method=request.method,
                           url=url, headers=request.headers.items(), body=body)
-        refused = request.refused
-        verdicts = request.verdicts or tuple(getattr(refused, "verdicts", ()) or ())
-        if request.endpoint == "callback" and verdicts:
-            t.validation(flow=flow, verdicts=verdicts, error=refused)
         status = response.status_code
+        refused = heard.refused if status >= 400 else None
+        if heard.verdicts:
+            t.validation(flow=flow, verdicts=heard.verdicts, error=refused)
         answer = None if response.is_streamed else (response.mimetype or "", response.get_data())
         t.inbound_response(leg=legs[1] if status < 400 else "refused", flow=flow, exchange=exchange,
                            method=request.method, url=url, status=status, headers=response.headers.items(),
@@ -155,13 +159,3 @@ class WireTap:
         except Exception:  # a body the handler refused (413): not recorded
             return None
         return (request.mimetype or "", raw) if raw else None
-
-    @staticmethod
-    def _location_flow(response: Response) -> str | None:
-        match = _STATE.search(response.headers.get("Location") or "")
-        return _state_flow(unquote_plus(match.group(1))) if match else None
-
-    @staticmethod
-    def _form_flow(body: tuple[str, bytes] | None) -> str | None:
-        match = _STATE.search(body[1].decode("utf-8", "replace")) if body is not None else None
-        return _state_flow(unquote_plus(match.group(1))) if match else None

@@ -54,25 +54,26 @@ def test_flow_id_is_one_way_from_the_state() -> None:
     assert flow != flow_id_for("some-state2") and "some-state" not in flow
 
 
-def test_outbound_calls_are_classified_and_carry_the_current_flow(tmp_path: Path) -> None:
+def test_outbound_calls_are_the_leg_their_request_names_and_carry_the_current_flow(tmp_path: Path) -> None:
     path = tmp_path / "w.jsonl"
-    transcript = Transcript(path, graph_url=GRAPH_URL)
+    transcript = Transcript(path)
     wrapped = RecordingTransport(Answering(), on_exchange=transcript.on_exchange, keep=False)
     token = current_flow.set("f" * 16)
     try:
-        wrapped.send(HttpRequest(method="GET", url="https://login.example/t/.well-known/openid-configuration",
-                                 headers={"client-request-id": "crid-1"}))
-        wrapped.send(HttpRequest(method="GET", url="https://login.example/t/discovery/keys?appid=x"))
+        wrapped.send(HttpRequest(method="GET", url="https://login.example/t/x",
+                                 headers={"client-request-id": "crid-1"}, leg="metadata"))
+        wrapped.send(HttpRequest(method="GET", url="https://login.example/t/y", leg="jwks"))
         wrapped.send(HttpRequest(method="POST", url=TOKEN_URL, form={"grant_type": "authorization_code",
-                                                                     "code": Secret("code", "the-code-1234")}))
-        wrapped.send(HttpRequest(method="POST", url=TOKEN_URL, form={"grant_type": "refresh_token"}))
-        wrapped.send(HttpRequest(method="GET", url=GRAPH_URL))
-        wrapped.send(HttpRequest(method="GET", url="https://elsewhere.example/x"))
+                                                                     "code": Secret("code", "the-code-1234")},
+                                 leg="token"))
+        wrapped.send(HttpRequest(method="POST", url=TOKEN_URL, form={"grant_type": "refresh_token"}, leg="refresh"))
+        wrapped.send(HttpRequest(method="GET", url="https://elsewhere.example/me", leg="graph"))
+        wrapped.send(HttpRequest(method="GET", url=GRAPH_URL))  # no label: a plain call, whatever its URL
     finally:
         current_flow.reset(token)
     outside = current_flow.set(None)
     try:
-        wrapped.send(HttpRequest(method="GET", url=GRAPH_URL))
+        wrapped.send(HttpRequest(method="GET", url=GRAPH_URL, leg="graph"))
     finally:
         current_flow.reset(outside)
     records = _lines(path)
@@ -110,17 +111,17 @@ def test_an_outbound_error_is_recorded_with_its_safe_message(tmp_path: Path) -> 
 
 def test_authority_and_graph_ids_come_from_the_body_or_the_headers(tmp_path: Path) -> None:
     path = tmp_path / "w.jsonl"
-    transcript = Transcript(path, graph_url=GRAPH_URL)
+    transcript = Transcript(path)
     aadsts = _json(400, {"error": "invalid_grant", "error_codes": [70008], "trace_id": "t-1", "correlation_id": "c-1"})
     RecordingTransport(Answering(aadsts), on_exchange=transcript.on_exchange).send(
-        HttpRequest(method="POST", url=TOKEN_URL, form={"grant_type": "authorization_code"}))
+        HttpRequest(method="POST", url=TOKEN_URL, form={"grant_type": "authorization_code"}, leg="token"))
     graph = _json(429, {"error": {"code": "TooManyRequests", "message": "slow down",
                                   "innerError": {"request-id": "r-2", "client-request-id": "c-2"}}})
     RecordingTransport(Answering(graph), on_exchange=transcript.on_exchange).send(
-        HttpRequest(method="GET", url=GRAPH_URL))
+        HttpRequest(method="GET", url=GRAPH_URL, leg="graph"))
     ok = HttpResponse(status=200, body=b"{}", headers={"x-ms-request-id": "t-3", "client-request-id": "c-3"})
     RecordingTransport(Answering(ok), on_exchange=transcript.on_exchange).send(
-        HttpRequest(method="GET", url="https://login.example/t/discovery/keys"))
+        HttpRequest(method="GET", url="https://login.example/t/discovery/keys", leg="jwks"))
     a, g, k = _lines(path)
     assert (a["trace_id"], a["correlation_id"]) == ("t-1", "c-1")
     assert a["response"]["body"]["json"]["error_codes"] == [70008]
@@ -159,7 +160,7 @@ def test_a_record_too_large_for_a_line_keeps_its_fields_but_not_its_bodies(tmp_p
     transcript = Transcript(path)
     huge = _json(200, {"keys": [{"kid": f"{i}" * 2000, "x5t": "t" * 2000} for i in range(100)]})
     RecordingTransport(Answering(huge), on_exchange=transcript.on_exchange).send(
-        HttpRequest(method="GET", url="https://login.example/t/discovery/keys"))
+        HttpRequest(method="GET", url="https://login.example/t/discovery/keys", leg="jwks"))
     (record,) = _lines(path)
     assert record["leg"] == "jwks" and record["response"]["status"] == 200
     assert record["response"]["body"]["omitted"] == "record too large" and record["response"]["body"]["size"] > 0

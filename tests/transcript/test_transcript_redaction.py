@@ -152,7 +152,9 @@ def test_every_allowlist_is_a_frozen_set_of_plain_names() -> None:
 _KNOWN = (_redact.FORM_CLEAR | _redact.HEADER_CLEAR | _redact.TOKEN_CLEAR | _redact.ERROR_CLEAR
           | _redact.METADATA_CLEAR | _redact.JWKS_KEY_CLEAR | _redact.GRAPH_ERROR_CLEAR | _redact.GRAPH_INNER_CLEAR
           | _redact.JWT_HEADER_CLEAR | _redact.JWT_CLAIMS_CLEAR | _redact.PERSONAL_CLAIMS | _redact.COOKIE_ATTRIBUTES
-          | {"@odata.context", "keys", "error", "innerError", "innererror", "n", "x5c"})
+          | {"@odata.context", "keys", "error", "innerError", "innererror", "n", "x5c"}
+          # headers the redactor reads by their own rules (a Location's path is shown by design)
+          | {"authorization", "cookie", "set-cookie", "location"})
 _names = st.text(alphabet=string.ascii_letters + string.digits + "_-@.#", min_size=1, max_size=12)
 unknown_names = _names.filter(lambda n: n not in _KNOWN and n.lower() not in _KNOWN)
 any_names = st.one_of(unknown_names, st.sampled_from(sorted(_KNOWN)))

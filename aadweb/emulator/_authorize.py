@@ -175,7 +175,8 @@ def _sign_in_page(
     hidden = {k: v for k, v in params.items() if k not in ("user", "cancel")}
     resource = resolve_resource(emu.directory, params.get("resource") or "")
     consent = None
-    if resource is not None and (resource.app is None or resource.app != client):
+    if resource is not None and (resource.app is None
+                                 or resource.app.client_id != client.client_id):
         consent = f"{resource.name} ({resource.scope})"
     if params.get("prompt") not in _CONSENT_PROMPTS:
         consent = None

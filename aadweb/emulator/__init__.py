@@ -8,6 +8,13 @@ protocol bug cannot hide on both sides. See DESIGN.md, "Emulator"::
     with EmulatorServer(emu) as srv:                 # loopback, free port, daemon thread
         authority = f"{srv.url}/{DEMO_TENANT_ID}"
         emu.faults.add(Fault(kind="error", endpoint="token", aadsts=70008, times=1))
+
+App roles, groups (with group overage) and consent, for the gate's tests::
+
+    emu.assign_app_role(DEMO_CLIENT_ID, "adele.vance@contoso.example", "Admin")
+    emu.set_group_membership_claims(DEMO_CLIENT_ID, "SecurityGroup")
+    emu.set_overage_limits(front=1, back=1)          # Adele's two groups overflow both
+    emu.grant_consent(DEMO_CLIENT_ID, DEMO_REPORTS_RESOURCE)   # or revoke_consent(...)
 """
 
 from __future__ import annotations
@@ -15,11 +22,16 @@ from __future__ import annotations
 from ._app import Emulator, SeenRequest
 from ._cli import main
 from ._faults import Fault, FaultSet
+from ._groups import DEMO_GROUPS, DEMO_MEMBERSHIPS, Group, OverageLimits
 from ._model import (
+    DEMO_API,
+    DEMO_API_RESOURCE,
     DEMO_CLIENT,
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,
     DEMO_REDIRECT_URIS,
+    DEMO_REPORTS_API,
+    DEMO_REPORTS_RESOURCE,
     DEMO_TENANT_DOMAIN,
     DEMO_TENANT_ID,
     DEMO_TENANTS,
@@ -28,6 +40,7 @@ from ._model import (
     FABRIKAM_TENANT_ID,
     FABRIKAM_USERS,
     GRAPH_RESOURCE,
+    UNCONSENTED_BY_DEFAULT,
     ClientRegistration,
     DemoUser,
     Tenant,
@@ -35,10 +48,16 @@ from ._model import (
 from ._server import EmulatorServer
 
 __all__ = [
+    "DEMO_API",
+    "DEMO_API_RESOURCE",
     "DEMO_CLIENT",
     "DEMO_CLIENT_ID",
     "DEMO_CLIENT_SECRET",
+    "DEMO_GROUPS",
+    "DEMO_MEMBERSHIPS",
     "DEMO_REDIRECT_URIS",
+    "DEMO_REPORTS_API",
+    "DEMO_REPORTS_RESOURCE",
     "DEMO_TENANTS",
     "DEMO_TENANT_DOMAIN",
     "DEMO_TENANT_ID",
@@ -47,12 +66,15 @@ __all__ = [
     "FABRIKAM_TENANT_ID",
     "FABRIKAM_USERS",
     "GRAPH_RESOURCE",
+    "UNCONSENTED_BY_DEFAULT",
     "ClientRegistration",
     "DemoUser",
     "Emulator",
     "EmulatorServer",
     "Fault",
     "FaultSet",
+    "Group",
+    "OverageLimits",
     "SeenRequest",
     "Tenant",
     "main",

@@ -8,6 +8,8 @@ Routes (``{tenant}`` = tenant GUID, verified domain, ``common`` or ``organizatio
     POST      /{tenant}/oauth2/token                        token
     GET       /{tenant}/oauth2/logout                       logout
     GET       /v1.0/me                                      graph
+    GET       /v1.0/{me | users/<id>}/memberOf              graph (group memberships)
+    POST      /v1.0/{me | users/<id>}/getMemberObjects      graph (group memberships)
     *         /_emulator/redirect-target                    where the redirect fault points
 
 Control plane (loopback clients only; not recorded in :attr:`Emulator.requests`)::
@@ -18,6 +20,16 @@ Control plane (loopback clients only; not recorded in :attr:`Emulator.requests`)
     POST   /_emulator/faults        body: one fault object or a list -> 201 {"added": [...]}
     DELETE /_emulator/faults        -> {"cleared": n}
     POST   /_emulator/rotate-keys   body (optional): {"keep_old": bool} -> {"kid": "..."}
+
+and the directory's groups, app roles and consents (see ``_admin.py``)::
+
+    GET    /_emulator/directory               groups, memberships, registrations, consents
+    POST   /_emulator/groups                  {"displayName", "id"?, "securityEnabled"?, "tenant"?}
+    POST   /_emulator/group-members           {"group", "user"}      (DELETE: remove)
+    PUT    /_emulator/overage-limits          {"front"?, "back"?}
+    PUT    /_emulator/group-membership-claims {"client_id", "value": null|"SecurityGroup"|"All"}
+    POST   /_emulator/app-roles               {"client_id", "principal", "role"}  (DELETE)
+    POST   /_emulator/consents                {"client_id", "resource", "user"?}  (DELETE)
 """
 
 from __future__ import annotations
@@ -35,17 +47,22 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from ._admin import DirectoryAdmin, admin_rules, handle_admin
 from ._authorize import handle_authorize
+from ._consent import ConsentStore
 from ._context import Call
 from ._discovery import handle_keys, handle_logout, handle_metadata
 from ._errors import Diag, json_response
 from ._faults import Fault, FaultSet
-from ._graph import handle_me
+from ._graph import handle_me, handle_member_objects, handle_member_of
+from ._groups import DEMO_GROUPS, DEMO_MEMBERSHIPS, Group, GroupDirectory, OverageLimits
 from ._keys import KeyRing
 from ._mint import Minter
 from ._model import (
+    DEMO_API,
     DEMO_CLIENT,
     DEMO_CLIENT_ID,
+    DEMO_REPORTS_API,
     DEMO_TENANTS,
     DEMO_USERS,
     FABRIKAM_USERS,
@@ -70,7 +87,10 @@ _Handler = Callable[["Emulator", Call], Response]
 _HANDLERS: dict[str, _Handler] = {
     "metadata": handle_metadata, "keys": handle_keys, "authorize": handle_authorize,
     "token": handle_token, "logout": handle_logout, "graph": handle_me,
+    "graph_member_of": handle_member_of, "graph_member_objects": handle_member_objects,
 }
+#: The fault endpoint each handler answers for (default: its own name).
+_FAULT_ENDPOINT = {"graph_member_of": "graph", "graph_member_objects": "graph"}
 
 
 def _host_name(host: str) -> str:
@@ -106,9 +126,14 @@ class _Request(Request):
     max_form_memory_size = 512 * 1024
 
 
-class Emulator:
+class Emulator(DirectoryAdmin):
     """A local Azure AD v1 authority + Graph. ``clock`` drives every token time and every
-    expiry check, so a test can move time without sleeping."""
+    expiry check, so a test can move time without sleeping.
+
+    ``groups``/``memberships`` (user oid -> group ids) fill the directory's groups;
+    ``overage_limits`` say how many group ids a token carries before it carries an overage
+    indication instead; ``member_of_page_size`` is Graph's ``memberOf`` page size. The
+    methods that edit groups, app roles and consents come from :class:`DirectoryAdmin`."""
 
     def __init__(
         self,
@@ -116,10 +141,18 @@ class Emulator:
         *,
         tenants: Iterable[Tenant] = DEMO_TENANTS,
         users: Iterable[DemoUser] = DEMO_USERS + FABRIKAM_USERS,
-        clients: Iterable[ClientRegistration] = (DEMO_CLIENT,),
+        clients: Iterable[ClientRegistration] = (DEMO_CLIENT, DEMO_API, DEMO_REPORTS_API),
+        groups: Iterable[Group] = DEMO_GROUPS,
+        memberships: Mapping[str, Iterable[str]] = DEMO_MEMBERSHIPS,
+        overage_limits: OverageLimits = OverageLimits(),  # noqa: B008 - frozen value
+        member_of_page_size: int = 100,
     ) -> None:
         self.clock = clock
         self.directory = Directory(tenants, users, clients)
+        self.groups = GroupDirectory(groups, memberships)
+        self.consents = ConsentStore()
+        self.overage_limits = overage_limits
+        self.member_of_page_size = member_of_page_size
         self.keys = KeyRing()
         self.faults = FaultSet()
         self.grants = GrantStore()
@@ -136,10 +169,17 @@ class Emulator:
             Rule("/<tenant>/oauth2/token", endpoint="token", methods=["POST"]),
             Rule("/<tenant>/oauth2/logout", endpoint="logout", methods=["GET"]),
             Rule("/v1.0/me", endpoint="graph", methods=["GET"], strict_slashes=False),
+            Rule("/v1.0/me/memberOf", endpoint="graph_member_of", methods=["GET"]),
+            Rule("/v1.0/users/<uid>/memberOf", endpoint="graph_member_of", methods=["GET"]),
+            Rule("/v1.0/me/getMemberObjects", endpoint="graph_member_objects",
+                 methods=["POST"]),
+            Rule("/v1.0/users/<uid>/getMemberObjects", endpoint="graph_member_objects",
+                 methods=["POST"]),
             Rule("/_emulator/redirect-target", endpoint="redirect_target"),
             Rule("/_emulator/requests", endpoint="ctl_requests", methods=["GET", "DELETE"]),
             Rule("/_emulator/faults", endpoint="ctl_faults", methods=["GET", "POST", "DELETE"]),
             Rule("/_emulator/rotate-keys", endpoint="ctl_rotate", methods=["POST"]),
+            *admin_rules(),
         ], strict_slashes=False, merge_slashes=False)
 
     # ----------------------------------------------------------------- public API
@@ -246,8 +286,8 @@ class Emulator:
             scope=self.directory.resolve(segment) if segment else None,
         )
         handler = _HANDLERS[endpoint]
-        return serve_with_faults(self.faults, endpoint, call.diag, base_url,
-                                 lambda: handler(self, call))
+        return serve_with_faults(self.faults, _FAULT_ENDPOINT.get(endpoint, endpoint),
+                                 call.diag, base_url, lambda: handler(self, call))
 
     def _record(self, request: _Request) -> None:
         seen = SeenRequest(
@@ -274,6 +314,8 @@ class Emulator:
         if not self._from_loopback(request):
             return json_response({"error": "forbidden",
                                   "detail": "the control plane answers loopback only"}, 403)
+        if endpoint.startswith("ctl_dir_"):
+            return handle_admin(self, endpoint, request.method, self._json_body(request, {}))
         if endpoint == "ctl_requests":
             if request.method == "DELETE":
                 return json_response({"cleared": self.clear_requests()})

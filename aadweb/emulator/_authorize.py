@@ -25,9 +25,10 @@ from urllib.parse import urlencode
 
 from werkzeug.wrappers import Response
 
+from ._consent import ANY, has_consent, resolve_resource
 from ._context import Call
 from ._errors import AADSTS_MESSAGES, AadError, default_aadsts
-from ._model import KNOWN_RESOURCES, ClientRegistration, Directory, TenantScope
+from ._model import ClientRegistration, DemoUser, Directory, TenantScope
 from ._pages import error_page, form_post_page, html_response, sign_in_page
 from ._tokens import CODE_LIFETIME, CodeGrant
 
@@ -68,7 +69,7 @@ def handle_authorize(emu: Emulator, call: Call) -> Response:
     mode = params.get("response_mode") or ("query" if kinds == {"code"} else "fragment")
     if mode not in _MODES:
         mode = "query" if kinds == {"code"} else "fragment"
-    error = _request_error(client, params, kinds)
+    error = _request_error(emu.directory, client, params, kinds)
     fault = emu.faults.take("authorize", ("error",)) if error is None else None
     if fault is not None:
         name = fault.error or "access_denied"
@@ -82,7 +83,7 @@ def handle_authorize(emu: Emulator, call: Call) -> Response:
         answer = {"error": error.error, "error_description": call.diag.describe(error)}
         return _callback(redirect_uri, mode, answer, params.get("state"))
     if call.request.method == "GET":
-        return _sign_in_page(emu.directory, call, client, params)
+        return _sign_in_page(emu, call, client, params)
     return _sign_in(emu, call, client, redirect_uri, params, kinds, mode)
 
 
@@ -117,7 +118,8 @@ def _trusted_client(
 
 
 def _request_error(
-    client: ClientRegistration, params: Mapping[str, str], kinds: set[str]
+    directory: Directory, client: ClientRegistration, params: Mapping[str, str],
+    kinds: set[str],
 ) -> AadError | None:
     """Checks whose failure goes back to the (now trusted) redirect URI."""
     if not kinds:
@@ -143,7 +145,7 @@ def _request_error(
         return AadError(error="invalid_request", aadsts=90014, message=(
             "The required field 'nonce' is missing."))
     resource = params.get("resource")
-    if resource and resource not in KNOWN_RESOURCES:
+    if resource and resolve_resource(directory, resource) is None:
         return AadError(error="invalid_resource", aadsts=500011, message=(
             f"The resource principal named {resource} was not found in the tenant."))
     return _pkce_error(params)
@@ -167,18 +169,46 @@ def _pkce_error(params: Mapping[str, str]) -> AadError | None:
 
 
 def _sign_in_page(
-    directory: Directory, call: Call, client: ClientRegistration, params: dict[str, str]
+    emu: Emulator, call: Call, client: ClientRegistration, params: dict[str, str]
 ) -> Response:
     assert call.scope is not None
     hidden = {k: v for k, v in params.items() if k not in ("user", "cancel")}
+    resource = resolve_resource(emu.directory, params.get("resource") or "")
+    consent = None
+    if resource is not None and (resource.app is None
+                                 or resource.app.client_id != client.client_id):
+        consent = f"{resource.name} ({resource.scope})"
+    if params.get("prompt") not in _CONSENT_PROMPTS:
+        consent = None
     return html_response(sign_in_page(
         action=call.request.script_root + call.request.path,
         params=hidden,
-        users=directory.users_in(call.scope),
+        users=emu.directory.users_in(call.scope),
         app_name=client.display_name,
         tenant_name=_scope_name(call.scope),
         login_hint=params.get("login_hint"),
+        consent=consent,
     ))
+
+
+_CONSENT_PROMPTS = ("consent", "admin_consent")
+
+
+def _record_consent(
+    emu: Emulator, client: ClientRegistration, user: DemoUser, params: Mapping[str, str]
+) -> None:
+    """Signing in to a request for a resource is consenting to it (Azure shows its consent
+    screen then, and always with ``prompt=consent``); ``prompt=admin_consent`` consents for
+    every user of the tenant."""
+    resource = resolve_resource(emu.directory, params.get("resource") or "")
+    if resource is None:
+        return
+    prompt = params.get("prompt")
+    if prompt == "admin_consent":
+        emu.consents.grant(user.tenant_id, ANY, client.client_id, resource.key)
+    elif prompt == "consent" or not has_consent(emu.directory, emu.consents, client, user,
+                                                resource):
+        emu.consents.grant(user.tenant_id, user.oid, client.client_id, resource.key)
 
 
 def _scope_name(scope: TenantScope) -> str:
@@ -199,6 +229,7 @@ def _sign_in(
             trace_id=call.diag.trace_id, correlation_id=call.diag.correlation_id,
             timestamp=call.diag.timestamp,
         ), status=400)
+    _record_consent(emu, client, user, params)
     nonce = params.get("nonce") or None
     challenge = params.get("code_challenge") or None
     answer: dict[str, str] = {}
@@ -215,7 +246,9 @@ def _sign_in(
         answer["code"] = code
     if "id_token" in kinds:
         answer["id_token"] = emu.minter.front_channel_id_token(
-            user, client.client_id, call.now, ipaddr=call.ipaddr, nonce=nonce, code=code
+            user, client.client_id, call.now, ipaddr=call.ipaddr, nonce=nonce, code=code,
+            extra=emu.authorization_claims(client, user, front_channel=True,
+                                           graph_base=call.base_url),
         )
     return _callback(redirect_uri, mode, answer, params.get("state"),
                      session_state=str(uuid.uuid4()))

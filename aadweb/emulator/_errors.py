@@ -108,6 +108,7 @@ class AadError:
     aadsts: int
     message: str = ""
     status: int = 0
+    suberror: str | None = None
 
     def __post_init__(self) -> None:
         if not self.message:
@@ -199,6 +200,8 @@ def oauth_error_response(
         "correlation_id": diag.correlation_id,
         "error_uri": f"https://login.microsoftonline.com/error?code={error.aadsts}",
     }
+    if error.suberror is not None:  # e.g. consent_required with AADSTS65001
+        body["suberror"] = error.suberror
     headers = {**diag.oauth_headers(), "Cache-Control": "no-store, no-cache",
                "Pragma": "no-cache"}
     if retry_after is not None:
@@ -208,7 +211,7 @@ def oauth_error_response(
 
 _GRAPH_STATUS = {
     "InvalidAuthenticationToken": 401, "Authorization_RequestDenied": 403,
-    "ErrorAccessDenied": 403, "Request_ResourceNotFound": 404, "TooManyRequests": 429,
+    "ErrorAccessDenied": 403, "Request_ResourceNotFound": 404, "Request_BadRequest": 400, "TooManyRequests": 429,
     "activityLimitReached": 429, "generalException": 500, "serviceNotAvailable": 503,
     "UnknownError": 500,
 }

@@ -38,9 +38,10 @@ class Minter:
 
     def front_channel_id_token(
         self, user: DemoUser, client_id: str, now: float, *, ipaddr: str, nonce: str | None,
-        code: str | None,
+        code: str | None, extra: Mapping[str, object] | None = None,
     ) -> str:
-        claims = id_token_claims(user, client_id, now, ipaddr=ipaddr, nonce=nonce, code=code)
+        claims = id_token_claims(user, client_id, now, ipaddr=ipaddr, nonce=nonce, code=code,
+                                 extra=extra)
         for fault in self.faults.take_all("authorize", ("id_token_claims",)):
             apply_overrides(claims, fault.claims)
         header: dict[str, object] = {}
@@ -61,18 +62,23 @@ class Minter:
 
     def token_response(
         self, user: DemoUser, client_id: str, resource: str, now: float, *, ipaddr: str,
-        nonce: str | None = None,
+        nonce: str | None = None, scope: str | None = None,
+        id_extra: Mapping[str, object] | None = None,
+        access_extra: Mapping[str, object] | None = None,
     ) -> dict[str, str]:
         """The v1 token endpoint's success body (RFC 6749 5.1 + Azure's fields, every
         number a string). The id_token carries the authorize request's ``nonce`` when
-        there was one (OIDC Core 3.1.3.6; not on refresh) and never ``c_hash``."""
+        there was one (OIDC Core 3.1.3.6; not on refresh) and never ``c_hash``.
+        ``id_extra``/``access_extra``: the authorization claims of each token."""
         lifetime = ACCESS_TOKEN_LIFETIME
         short = self.faults.take("token", ("token_lifetime",))
         if short is not None and short.seconds is not None:
             lifetime = int(short.seconds)
-        scope = KNOWN_RESOURCES.get(resource, "user_impersonation")
+        if scope is None:
+            scope = KNOWN_RESOURCES.get(resource, "user_impersonation")
         at_claims = access_token_claims(
-            user, client_id, resource, scope, now, lifetime=lifetime, ipaddr=ipaddr
+            user, client_id, resource, scope, now, lifetime=lifetime, ipaddr=ipaddr,
+            extra=access_extra,
         )
         access_token = self.keys.current.sign(at_claims, {"nonce": secrets.token_urlsafe(32)})
         self.grants.remember(access_token)
@@ -80,7 +86,8 @@ class Minter:
             client_id=client_id, user=user, resource=resource,
             expires_at=now + REFRESH_LIFETIME, ipaddr=ipaddr,
         ))
-        id_claims = id_token_claims(user, client_id, now, ipaddr=ipaddr, nonce=nonce)
+        id_claims = id_token_claims(user, client_id, now, ipaddr=ipaddr, nonce=nonce,
+                                    extra=id_extra)
         for fault in self.faults.take_all("token", ("id_token_claims",)):
             apply_overrides(id_claims, fault.claims)
         if self.faults.take("token", ("signed_token_endpoint_id_token",)) is not None:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Iterable
-from dataclasses import dataclass
+import types
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -19,10 +20,14 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from ._jws import b64url
 
 __all__ = [
+    "DEMO_API",
+    "DEMO_API_RESOURCE",
     "DEMO_CLIENT",
     "DEMO_CLIENT_ID",
     "DEMO_CLIENT_SECRET",
     "DEMO_REDIRECT_URIS",
+    "DEMO_REPORTS_API",
+    "DEMO_REPORTS_RESOURCE",
     "DEMO_TENANT",
     "DEMO_TENANTS",
     "DEMO_TENANT_DOMAIN",
@@ -33,7 +38,9 @@ __all__ = [
     "FABRIKAM_TENANT_ID",
     "FABRIKAM_USERS",
     "GRAPH_RESOURCE",
+    "GROUP_MEMBERSHIP_CLAIMS",
     "KNOWN_RESOURCES",
+    "UNCONSENTED_BY_DEFAULT",
     "ClientRegistration",
     "DemoUser",
     "Directory",
@@ -54,6 +61,18 @@ KNOWN_RESOURCES: dict[str, str] = {
 }
 
 _MULTI_TENANT_ALIASES = frozenset({"common", "organizations"})
+
+#: The manifest's ``groupMembershipClaims`` values the emulator knows (None: no claim).
+GROUP_MEMBERSHIP_CLAIMS: tuple[str | None, ...] = (None, "SecurityGroup", "All")
+
+#: A second API in the demo tenant, which the demo app is consented to (scope
+#: ``access_as_user``), and one it is not consented to until a user consents (scope
+#: ``Reports.Read``): asking for a token for it fails with AADSTS65001 until then.
+DEMO_API_RESOURCE = "api://aadweb-demo-api"
+DEMO_REPORTS_RESOURCE = "api://aadweb-demo-reports"
+#: Resources an app registration is not consented to unless it says so
+#: (``ClientRegistration.consented_resources``) or a user consents at sign-in.
+UNCONSENTED_BY_DEFAULT: frozenset[str] = frozenset({DEMO_REPORTS_RESOURCE})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -102,6 +121,25 @@ class ClientRegistration:
     ``allow_id_tokens`` is the portal's "ID tokens" checkbox: without it a hybrid request
     fails with AADSTS700054. A single-tenant app (``multi_tenant=False``) exists only in
     ``home_tenant_id``; using it on ``/common`` fails with AADSTS50194.
+
+    As a resource (an API others get tokens for): ``app_id_uri`` (the manifest's
+    ``identifierUris``; its client id names it too) and ``exposed_scope``, the delegated
+    scope its access tokens carry in ``scp``.
+
+    Authorization claims (Azure AD "app roles" and "groups claims"):
+    ``app_roles`` are the role values the app defines (manifest ``appRoles[].value``);
+    ``role_assignments`` maps a principal (a user's oid, or a group's object id: its
+    members get the role) to the role values assigned to it. Tokens issued *for this app*
+    (its id_tokens, and access tokens whose audience is this app) carry ``roles`` when
+    the user has at least one, and no ``roles`` claim otherwise.
+    ``group_membership_claims`` is the manifest's ``groupMembershipClaims``: ``None``
+    (Azure's default: no ``groups`` claim), ``"SecurityGroup"`` or ``"All"`` (security
+    groups and distribution lists).
+
+    Consent: ``consented_resources`` are the resources (App ID URIs or client ids) the
+    app may get tokens for without asking anyone; ``None`` means every resource except
+    :data:`UNCONSENTED_BY_DEFAULT`. An app may always get tokens for itself. A user who
+    signs in to an authorize request naming another resource consents to it.
     """
 
     client_id: str
@@ -112,6 +150,12 @@ class ClientRegistration:
     home_tenant_id: str = ""
     multi_tenant: bool = False
     display_name: str = "aadweb app"
+    app_id_uri: str | None = None
+    exposed_scope: str = "user_impersonation"
+    app_roles: tuple[str, ...] = ()
+    role_assignments: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    group_membership_claims: str | None = None
+    consented_resources: frozenset[str] | None = None
 
     def __post_init__(self) -> None:
         if not self.client_id:
@@ -119,10 +163,42 @@ class ClientRegistration:
         if isinstance(self.redirect_uris, str):
             raise TypeError("redirect_uris must be a sequence of URIs, not one string")
         object.__setattr__(self, "redirect_uris", tuple(self.redirect_uris))
+        self._check_authorization()
         if not self.home_tenant_id:
             object.__setattr__(self, "home_tenant_id", DEMO_TENANT_ID)
         if self.certificate_pem is not None:
             self.certificate()  # fail now, not at the first client_assertion
+
+    def _check_authorization(self) -> None:
+        for name in ("app_roles", "consented_resources"):
+            if isinstance(getattr(self, name), str):
+                raise TypeError(f"{name} must be a collection, not one string")
+        object.__setattr__(self, "app_roles", tuple(dict.fromkeys(self.app_roles)))
+        assignments: dict[str, tuple[str, ...]] = {}
+        for principal, roles in self.role_assignments.items():
+            if isinstance(roles, str):
+                raise TypeError("role_assignments values must be tuples of role values")
+            unknown = set(roles) - set(self.app_roles)
+            if unknown:
+                raise ValueError(f"roles {sorted(unknown)} are not among app_roles")
+            assignments[principal.lower()] = tuple(roles)
+        object.__setattr__(self, "role_assignments", types.MappingProxyType(assignments))
+        if self.group_membership_claims not in GROUP_MEMBERSHIP_CLAIMS:
+            raise ValueError("group_membership_claims must be None, 'SecurityGroup' or 'All'")
+        if self.consented_resources is not None:
+            object.__setattr__(self, "consented_resources", frozenset(self.consented_resources))
+
+    def roles_for(self, principals: Iterable[str]) -> list[str]:
+        """The app roles assigned to any of ``principals`` (a user's oid and the object
+        ids of its groups), in the order the app defines them."""
+        held: set[str] = set()
+        for principal in principals:
+            held.update(self.role_assignments.get(principal.lower(), ()))
+        return [role for role in self.app_roles if role in held]
+
+    def names(self) -> tuple[str, ...]:
+        """The names this app has as a resource: its client id and App ID URI."""
+        return (self.client_id, self.app_id_uri) if self.app_id_uri else (self.client_id,)
 
     @property
     def is_public(self) -> bool:
@@ -192,6 +268,32 @@ DEMO_CLIENT = ClientRegistration(
     home_tenant_id=DEMO_TENANT_ID,
     multi_tenant=True,
     display_name="aadweb demo app",
+    app_roles=("Admin", "Reader"),
+    role_assignments={
+        "d2e3f4a5-b6c7-4d8e-9f0a-1b2c3d4e5f60": ("Admin", "Reader"),  # Megan Bowen
+        "5f6a7b8c-9d0e-4f1a-8b2c-3d4e5f6a7b8c": ("Reader",),  # Lee Gu
+    },
+)
+#: The demo API: access tokens for it carry the users' app roles and security groups.
+DEMO_API = ClientRegistration(
+    client_id="7e2d9c41-6a3b-4f8e-b1d0-2c4e6a8b0d1f",
+    home_tenant_id=DEMO_TENANT_ID,
+    display_name="aadweb demo API",
+    app_id_uri=DEMO_API_RESOURCE,
+    exposed_scope="access_as_user",
+    app_roles=("Orders.Read", "Orders.Write"),
+    role_assignments={
+        "8a1f3c2e-5b7d-4e9a-9c1b-2d3e4f5a6b70": ("Orders.Read",),  # Adele Vance
+        "d2e3f4a5-b6c7-4d8e-9f0a-1b2c3d4e5f60": ("Orders.Read", "Orders.Write"),  # Megan
+    },
+    group_membership_claims="SecurityGroup",
+)
+DEMO_REPORTS_API = ClientRegistration(
+    client_id="c4a8e2f6-0b3d-4c7e-9a1f-5d8b2e6c0a4f",
+    home_tenant_id=DEMO_TENANT_ID,
+    display_name="aadweb demo reports API",
+    app_id_uri=DEMO_REPORTS_RESOURCE,
+    exposed_scope="Reports.Read",
 )
 
 

@@ -70,7 +70,7 @@ def _hidden(params: Mapping[str, str]) -> str:
 
 def sign_in_page(
     *, action: str, params: Mapping[str, str], users: Iterable[DemoUser], app_name: str,
-    tenant_name: str, login_hint: str | None,
+    tenant_name: str, login_hint: str | None, consent: str | None = None,
 ) -> str:
     hint = (login_hint or "").lower()
     ordered = sorted(users, key=lambda u: u.upn.lower() != hint)
@@ -84,7 +84,9 @@ def sign_in_page(
         "<h1>Pick an account</h1>"
         f"<p>to continue to <strong>{_e(app_name)}</strong> "
         f"(directory: {_e(tenant_name)})</p>"
-        f'<form method="post" action="{_e(action)}">{_hidden(params)}'
+        + (f'<p id="consent">Permissions requested: <code>{_e(consent)}</code>. Picking '
+           "an account accepts them for that account.</p>" if consent else "")
+        + f'<form method="post" action="{_e(action)}">{_hidden(params)}'
         f'<ul style="list-style:none;padding:0">{buttons}</ul>'
         '<button type="submit" name="cancel" value="1">Cancel</button></form>'
     )

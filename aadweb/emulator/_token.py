@@ -23,10 +23,11 @@ import jwt
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
+from ._consent import Resource, has_consent, resolve_resource
 from ._context import Call
 from ._errors import AadError, OAuthFailure, json_response, oauth_error_response
 from ._jws import b64url
-from ._model import KNOWN_RESOURCES, ClientRegistration
+from ._model import ClientRegistration, DemoUser
 from ._tokens import CodeGrant
 
 if TYPE_CHECKING:
@@ -71,6 +72,9 @@ def _token(emu: Emulator, call: Call) -> dict[str, str]:
     if grant_type == "authorization_code":
         grant, resource = _code_grant(emu, call, client, form)
         user, nonce = grant.user, grant.nonce
+        _check_consent(emu, client, user, resource)
+        if not emu.grants.redeem(form.get("code") or ""):
+            raise _fail("invalid_grant", 54005)
     else:
         token = form.get("refresh_token")
         if not token:
@@ -82,20 +86,41 @@ def _token(emu: Emulator, call: Call) -> dict[str, str]:
             raise _fail("invalid_grant", 70000, "Provided grant is invalid or malformed. "
                         "The refresh token was issued to a different client.")
         _check_tenant(call, refresh.user.tenant_id)
-        # v1 refresh tokens are multi-resource: another known resource may be asked for.
-        user, resource = refresh.user, _resource(form.get("resource") or refresh.resource)
+        # v1 refresh tokens are multi-resource: another known resource may be asked for,
+        # if the app has consent to it.
+        user = refresh.user
+        resource = _resource(emu, form.get("resource") or refresh.resource)
+        _check_consent(emu, client, user, resource)
         nonce = None
-    return emu.minter.token_response(user, client.client_id, resource, call.now,
-                                     ipaddr=call.ipaddr, nonce=nonce)
+    return emu.minter.token_response(
+        user, client.client_id, resource.name, call.now, ipaddr=call.ipaddr, nonce=nonce,
+        scope=resource.scope,
+        id_extra=emu.authorization_claims(client, user, front_channel=False,
+                                          graph_base=call.base_url),
+        access_extra=emu.authorization_claims(resource.app, user, front_channel=False,
+                                              graph_base=call.base_url),
+    )
 
 
-def _resource(resource: str | None) -> str:
-    if not resource:
+def _resource(emu: Emulator, name: str | None) -> Resource:
+    if not name:
         raise _missing("resource")
-    if resource not in KNOWN_RESOURCES:
+    resource = resolve_resource(emu.directory, name)
+    if resource is None:
         raise _fail("invalid_resource", 500011,
-                    f"The resource principal named {resource} was not found in the tenant.")
+                    f"The resource principal named {name} was not found in the tenant.")
     return resource
+
+
+def _check_consent(
+    emu: Emulator, client: ClientRegistration, user: DemoUser, resource: Resource
+) -> None:
+    if not has_consent(emu.directory, emu.consents, client, user, resource):
+        raise OAuthFailure(AadError(
+            error="invalid_grant", aadsts=65001, suberror="consent_required", message=(
+                "The user or administrator has not consented to use the application with "
+                f"ID '{client.client_id}' named '{client.display_name}'. Send an "
+                "interactive authorization request for this user and resource.")))
 
 
 def _check_tenant(call: Call, tenant_id: str) -> None:
@@ -206,9 +231,9 @@ def _verify_assertion(call: Call, client: ClientRegistration, assertion: str) ->
 
 def _code_grant(
     emu: Emulator, call: Call, client: ClientRegistration, form: MultiDict[str, str]
-) -> tuple[CodeGrant, str]:
-    """The code's grant and the resource to mint for; the code is used up only if every
-    check passed."""
+) -> tuple[CodeGrant, Resource]:
+    """The code's grant and the resource to mint for; the caller uses the code up once
+    every check (consent included) passed."""
     code = form.get("code")
     if not code:
         raise _missing("code")
@@ -234,10 +259,7 @@ def _code_grant(
         raise _fail("invalid_grant", 70000, "Provided grant is invalid or malformed. The "
                     "resource differs from the one in the authorization request.")
     _check_pkce(grant, form.get("code_verifier"))
-    resource = _resource(form.get("resource") or grant.resource)
-    if not emu.grants.redeem(code):
-        raise _fail("invalid_grant", 54005)
-    return grant, resource
+    return grant, _resource(emu, form.get("resource") or grant.resource)
 
 
 def _check_pkce(grant: CodeGrant, verifier: str | None) -> None:

@@ -79,8 +79,10 @@ def _user_claims(user: DemoUser, client_id: str, ipaddr: str) -> dict[str, objec
 def id_token_claims(
     user: DemoUser, client_id: str, now: float, *, ipaddr: str,
     nonce: str | None = None, code: str | None = None,
+    extra: Mapping[str, object] | None = None,
 ) -> dict[str, object]:
-    """Claims of a v1 id_token, in Azure's order; ``nonce``/``c_hash`` on the front channel."""
+    """Claims of a v1 id_token, in Azure's order; ``nonce``/``c_hash`` on the front channel;
+    ``extra``: the authorization claims (``roles``, ``groups`` or an overage indication)."""
     iat = int(now)
     claims: dict[str, object] = {
         "aud": client_id,
@@ -94,6 +96,7 @@ def id_token_claims(
         rest["nonce"] = nonce
     if code is not None:
         rest["c_hash"] = left_half_hash(code)
+    rest.update(extra or {})
     rest["ver"] = "1.0"
     claims.update(sorted(rest.items()))
     return claims
@@ -101,7 +104,7 @@ def id_token_claims(
 
 def access_token_claims(
     user: DemoUser, client_id: str, resource: str, scope: str, now: float, *,
-    lifetime: int, ipaddr: str,
+    lifetime: int, ipaddr: str, extra: Mapping[str, object] | None = None,
 ) -> dict[str, object]:
     iat = int(now)
     claims: dict[str, object] = {
@@ -119,6 +122,7 @@ def access_token_claims(
         "ver": "1.0",
     }
     claims.update(_user_claims(user, client_id, ipaddr))
+    claims.update(extra or {})
     return claims
 
 

@@ -3,7 +3,8 @@ record, secrets fingerprinted, personal values withheld.
 
 * :mod:`~aadweb.transcript.writer`: :class:`Transcript` writes records (whole lines, under
   ``flock``, across threads, workers and forks);
-* :mod:`~aadweb.transcript.redact`: the allowlist redaction (what may be shown in clear);
+* :mod:`~aadweb.transcript.allowlist`: what may be shown in clear, by where a value appears;
+* :mod:`~aadweb.transcript.redact`: the redaction that applies those allowlists;
 * :mod:`~aadweb.transcript.schema`: the record, typed, and :func:`parse_record`, the one reading of it;
 * :mod:`~aadweb.transcript.records`: the pieces the writer builds a record from;
 * :mod:`~aadweb.transcript.reader`: reading a file back, grouping by flow;

@@ -9,6 +9,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+from html import unescape
 from pathlib import Path
 
 import django
@@ -22,7 +23,7 @@ pytestmark = [requires_gate, pytest.mark.timeout(120)]
 
 def _span(html: str, span_id: str) -> str:
     start = html.index(f"id='{span_id}'>") + len(f"id='{span_id}'>")
-    return html[start:html.index("</span>", start)]
+    return unescape(html[start:html.index("</span>", start)])
 
 
 def test_django_sees_the_signed_in_user_and_creates_it(emulator: Emulator, emulator_url: str, tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from gunicorn's access log, which also lists what the gate answered by itself.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from html import unescape
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -62,7 +63,7 @@ def adele(flask_gate: Gated) -> GateBrowser:
 
 def _cell(html: str, cell_id: str) -> str:
     start = html.index(f"id='{cell_id}'>") + len(f"id='{cell_id}'>")
-    return html[start:html.index("</td>", start)]
+    return unescape(html[start:html.index("</td>", start)])
 
 
 # --- signing in from a deep link --------------------------------------------------------------------

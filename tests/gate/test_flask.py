@@ -241,8 +241,9 @@ def test_a_missing_role_is_a_403_page_and_the_app_is_not_called(emulator: Emulat
 
         emulator.assign_app_role(gated.client_id, MEGAN, "Admin")
         megan = GateBrowser()
-        page = megan.sign_in(f"{gated.url}/reports?q=1")
-        assert page.status_code == 200 and page.url == f"{gated.url}/reports?q=1", (page.status_code, megan.hops)
+        page = megan.sign_in(f"{gated.url}/reports?q=1", MEGAN)
+        assert page.status_code == 200 and page.url == f"{gated.url}/reports?q=1", \
+            (page.status_code, page.text[:800], megan.hops)
         assert _cell(page.text, "remote-user") == MEGAN and "Admin" in _cell(page.text, "roles").split(", ")
         assert {line["user"] for line in gated.audit_lines()} == {MEGAN}
 
@@ -270,7 +271,7 @@ def test_a_required_group_with_overage_is_resolved_through_graph_once_per_sessio
             assert len({line["pid"] for line in gated.audit_lines()}) >= 1
 
             alex = GateBrowser()  # in no group: refused, the app not called for him
-            refused = alex.sign_in(f"{gated.url}/")
+            refused = alex.sign_in(f"{gated.url}/", ALEX)
             assert refused.status_code == 403, (refused.status_code, alex.hops)
             assert ALEX in refused.text or "Alex Wilber" in refused.text  # who is signed in
             assert SALES in refused.text  # what is missing

@@ -1,6 +1,7 @@
 """examples/nginx.conf in a real nginx: forward auth (``auth_request /.auth/verify``) in front of
 a non-Python app, the config's own stand-in server (it echoes the X-Auth-Request-* headers it
-gets and serves static files). aadweb runs under gunicorn -w 2 with no AADWEB_APP.
+gets and serves static files). aadweb runs under gunicorn -w 2 with
+``AADWEB_APP=examples.forward_auth:app``, so its routes are under /.auth.
 
 The example is rendered for this test only by changing its three loopback ports, and adding
 what a non-root nginx needs (temp paths under the prefix); nginx runs in the foreground
@@ -96,7 +97,7 @@ def front(emulator_server: tuple[Emulator, EmulatorServer], tmp_path_factory: py
     front_port, aadweb_port, app_port = free_port(), free_port(), free_port()
     site = f"http://127.0.0.1:{front_port}"
     conf = render(EXAMPLE.read_text(), front=front_port, aadweb=aadweb_port, app=app_port, prefix=tmp / "prefix")
-    with gunicorn_gate(emulator, server.url, tmp, app=None, port=aadweb_port, public_origin=site,
+    with gunicorn_gate(emulator, server.url, tmp, app="examples.forward_auth:app", port=aadweb_port, public_origin=site,
                        env={"AADWEB_TRUSTED_PROXY_HOPS": "1"}) as gated, \
             running_nginx(conf, tmp / "prefix", f"{site}/.auth/healthz"):
         yield Front(url=site, aadweb=gated.url)

@@ -20,6 +20,7 @@ from werkzeug.wrappers import Response
 from ._model import DemoUser
 
 __all__ = [
+    "check_session_page",
     "error_page",
     "form_post_page",
     "html_response",
@@ -125,6 +126,16 @@ def signed_out_page(refused: str | None) -> str:
         )
     content += "<p>It\u2019s a good idea to close all browser windows.</p>"
     return _page("Signed out", content)
+
+
+def check_session_page() -> str:
+    """The ``check_session_iframe`` (OpenID Connect Session Management 3.3): it answers
+    every ``postMessage`` with "unchanged" (the emulator keeps no browser session)."""
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>checksession'
+        "</title></head><body><script>window.addEventListener('message',function(e){"
+        "e.source.postMessage('unchanged',e.origin);});</script></body></html>\n"
+    )
 
 
 def index_page(

@@ -82,7 +82,8 @@ from ._model import (
 )
 from ._pages import check_session_page, html_response, index_page
 from ._respond import serve_with_faults
-from ._token import handle_token
+from ._token import token_response, token_v1
+from ._token_v2 import token_v2
 from ._tokens import GrantStore, id_token_claims
 
 if TYPE_CHECKING:
@@ -93,6 +94,13 @@ __all__ = ["Emulator", "SeenRequest"]
 log = logging.getLogger("aadweb.emulator")
 
 _Handler = Callable[["Emulator", Call], Response]
+
+
+def handle_token(emu: Emulator, call: Call) -> Response:
+    grants = token_v2 if call.v2 else token_v1
+    return token_response(call, lambda: grants(emu, call))
+
+
 _HANDLERS: dict[str, _Handler] = {
     "metadata": handle_metadata, "keys": handle_keys, "authorize": handle_authorize,
     "token": handle_token, "logout": handle_logout, "graph": handle_me,

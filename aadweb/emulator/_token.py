@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 from urllib.parse import unquote_plus
 
@@ -36,8 +36,8 @@ if TYPE_CHECKING:
     from ._app import Emulator
 
 __all__ = [
-    "check_consent", "client_and_grant_type", "code_grant", "fail", "handle_token",
-    "refresh_grant", "use_code",
+    "check_consent", "client_and_grant_type", "code_grant", "fail", "refresh_grant",
+    "token_response", "token_v1", "use_code",
 ]
 
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -53,11 +53,10 @@ def _missing(name: str) -> OAuthFailure:
                  f"The request body must contain the following parameter: '{name}'.")
 
 
-def handle_token(emu: Emulator, call: Call) -> Response:
-    from ._token_v2 import token_v2  # the v2.0 grants build on the checks of this module
-
+def token_response(call: Call, grant: Callable[[], Mapping[str, object]]) -> Response:
+    """The token endpoint's answer: ``grant()``'s body, or its :class:`OAuthFailure`."""
     try:
-        body: Mapping[str, object] = token_v2(emu, call) if call.v2 else _token(emu, call)
+        body = grant()
     except OAuthFailure as failure:
         return oauth_error_response(failure.error, call.diag)
     headers = {**call.diag.oauth_headers(), "Cache-Control": "no-store, no-cache",
@@ -79,7 +78,8 @@ def client_and_grant_type(emu: Emulator, call: Call) -> tuple[ClientRegistration
     return _authenticate(emu, call, form), grant_type
 
 
-def _token(emu: Emulator, call: Call) -> dict[str, str]:
+def token_v1(emu: Emulator, call: Call) -> dict[str, str]:
+    """The v1.0 grants: ``resource`` names the audience."""
     client, grant_type = client_and_grant_type(emu, call)
     form = call.request.form
     if grant_type == "authorization_code":

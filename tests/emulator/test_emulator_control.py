@@ -16,8 +16,8 @@ import requests
 from werkzeug.test import Client
 
 import aadweb.emulator
-from aadweb.emulator._keys import SPARE_KEYS
 from aadweb.emulator import DEMO_TENANT_ID, Emulator, EmulatorServer, main
+from aadweb.emulator._keys import SPARE_KEYS
 
 from .support import TIMEOUT, authorize_params, code_flow, redeem, sign_in, verify_front_channel
 

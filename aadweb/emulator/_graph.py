@@ -1,15 +1,15 @@
 """Microsoft Graph for the emulator's access tokens: ``GET /v1.0/me`` (the signed-in user),
 ``/oidc/userinfo`` (OpenID Connect UserInfo, which Azure hosts on Graph) and the user's group
-memberships, which a client reads when a token says the groups did
-not fit (``hasgroups`` or ``_claim_names``)::
+memberships, which a client reads when a token says the groups did not fit (``hasgroups``
+or ``_claim_names``)::
 
     GET  /v1.0/me/memberOf                 GET  /v1.0/users/{id|upn}/memberOf
     POST /v1.0/me/getMemberObjects         POST /v1.0/users/{id|upn}/getMemberObjects
 
 Graph checks the bearer token (signature, ``aud`` = ``https://graph.microsoft.com`` or
-Graph's application id, as v2.0 scopes without a prefix give, lifetime) and answers 401 ``InvalidAuthenticationToken`` with a ``WWW-Authenticate``
-challenge when it fails; a token without ``User.Read`` gets 403
-``Authorization_RequestDenied``. Success is the user with Graph's default ``$select``
+Graph's application id, as v2.0 scopes without a prefix give, lifetime) and answers 401
+``InvalidAuthenticationToken`` with a ``WWW-Authenticate`` challenge when it fails; a token
+without ``User.Read`` gets 403 ``Authorization_RequestDenied``. Success is the user with Graph's default ``$select``
 set, absent values as ``null``, and ``request-id`` / ``client-request-id`` headers.
 
 Memberships (Graph v1.0 "List a user's direct memberships" and "getMemberObjects"):

@@ -154,7 +154,8 @@ def index_page(
         for cid, uris in clients
     )
     content = (
-        "<h1>aadweb emulator</h1><p>A local Azure AD v1 authority and Microsoft Graph.</p>"
+        "<h1>aadweb emulator</h1><p>A local Azure AD authority (v1.0 and v2.0) and Microsoft "
+        "Graph.</p>"
         f"<h2>Tenants</h2><ul>{tenant_rows}</ul><h2>Users</h2><ul>{user_rows}</ul>"
         f"<h2>Apps and redirect URIs</h2><ul>{client_rows}</ul>"
     )

@@ -66,7 +66,7 @@ def serve(emulator: Emulator, emulator_url: str, tmp_path: Any) -> Iterator[Call
 
     def start(
         *, mount: str = "", store_url: str = "memory:", callback: str = "/getAToken",
-        clock: Callable[[], float] | None = None, **changes: Any
+        clock: Callable[[], float] | None = None, protect: Any = None, **changes: Any
     ) -> Served:
         server = make_server("127.0.0.1", 0, _not_found, threaded=True, request_handler=QuietHandler)
         base = f"http://127.0.0.1:{server.server_port}"
@@ -83,7 +83,10 @@ def serve(emulator: Emulator, emulator_url: str, tmp_path: Any) -> Iterator[Call
         }
         values.update(changes)
         settings = emulator_settings(emulator_url, **values)
-        app = create_app(settings) if clock is None else create_app(settings, clock=clock)
+        options: dict[str, Any] = {} if clock is None else {"clock": clock}
+        if protect is not None:
+            options["app"] = protect  # a WSGI app behind the gate (aadweb.protect)
+        app = create_app(settings, **options)
         server.app = DispatcherMiddleware(_not_found, {mount: app}) if mount else app
         thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
         thread.start()

@@ -18,6 +18,7 @@ from aadweb.errors import (
     AuthorityError,
     AuthorizationError,
     ConfigurationError,
+    ConsentRequired,
     GraphError,
     ProtocolError,
     ReauthenticationRequired,
@@ -33,13 +34,14 @@ from aadweb.user import User
 if TYPE_CHECKING:
     from aadweb.compose import build_signin
     from aadweb.signin import SignIn
-    from aadweb.web import create_app
+    from aadweb.web import create_app, protect
 
 __all__ = [
     "AadWebError",
     "AuthorityError",
     "AuthorizationError",
     "ConfigurationError",
+    "ConsentRequired",
     "GraphError",
     "HttpRequest",
     "HttpResponse",
@@ -55,10 +57,12 @@ __all__ = [
     "__version__",
     "build_signin",
     "create_app",
+    "protect",
 ]
 
 #: Names imported on first use: module that defines each.
-_LAZY = {"SignIn": "aadweb.signin", "build_signin": "aadweb.compose", "create_app": "aadweb.web"}
+_LAZY = {"SignIn": "aadweb.signin", "build_signin": "aadweb.compose", "create_app": "aadweb.web",
+         "protect": "aadweb.web"}
 
 
 def __getattr__(name: str) -> Any:

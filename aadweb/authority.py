@@ -180,12 +180,14 @@ class Authority:
         prompt: str | None = None,
         login_hint: str | None = None,
         domain_hint: str | None = None,
+        resource: str | None = None,
     ) -> str:
+        """The authorize URL for the configured resource, or ``resource`` (a consent round trip)."""
         s = self.settings
         return build_authorize_url(
             AuthorizeParams(
                 authority_url=self.authority_url, client_id=s.client_id, redirect_uri=s.redirect_uri,
-                resource=s.resource, response_type=s.response_type, state=state, nonce=nonce,
+                resource=resource or s.resource, response_type=s.response_type, state=state, nonce=nonce,
                 code_challenge=code_challenge, prompt=prompt, login_hint=login_hint, domain_hint=domain_hint,
             )
         )
@@ -235,12 +237,13 @@ class Authority:
             unsigned = False  # malformed: validation below refuses it with its verdict
         return KeySet(keys=()) if unsigned else self.keys()
 
-    def redeem_code(self, code: Secret, *, code_verifier: Secret) -> TokenResponse:
-        """RFC 6749 4.1.3: exchange the code (with the PKCE verifier) for tokens."""
+    def redeem_code(self, code: Secret, *, code_verifier: Secret, resource: str | None = None) -> TokenResponse:
+        """RFC 6749 4.1.3: exchange the code (with the PKCE verifier) for tokens for the
+        configured resource, or the ``resource`` the authorize request named."""
         s = self.settings
         request = build_code_redemption(
             token_endpoint=self.token_endpoint, client_id=s.client_id, code=code, redirect_uri=s.redirect_uri,
-            resource=s.resource, code_verifier=code_verifier, credential=self.credential, now=self.clock(),
+            resource=resource or s.resource, code_verifier=code_verifier, credential=self.credential, now=self.clock(),
             jti=self.new_id(), client_request_id=self.new_id(),
         )
         return parse_token_response(self._send(request), now=self.clock())

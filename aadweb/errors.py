@@ -47,6 +47,7 @@ __all__ = [
     "ClientRefused",
     "CodeHashMismatch",
     "ConfigurationError",
+    "ConsentRequired",
     "DeadlineExceeded",
     "GrantRefused",
     "GraphError",
@@ -459,3 +460,19 @@ class ReauthenticationRequired(AadWebError):
 
     status = 401
     user_message = "Your sign-in has expired or was revoked. Please sign in again."
+
+
+class ConsentRequired(AadWebError):
+    """The user (or an administrator) must consent before a token for ``resource`` (v1) or
+    ``scopes`` (v2) can be issued: AADSTS65001 and its kin (``consent_required``,
+    ``interaction_required`` for that resource). The session stays: consenting is a round trip
+    to the authority and back (the gate starts it for a browser; an API call gets a 401).
+    """
+
+    status = 401
+    user_message = "This application needs your consent to continue. Sign in again to give it."
+
+    def __init__(self, message: str, *, resource: str | None = None, scopes: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.resource = resource
+        self.scopes = scopes

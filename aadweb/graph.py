@@ -12,8 +12,9 @@ import time
 import uuid
 from collections.abc import Callable
 
-from aadweb.errors import GraphError
+from aadweb.errors import GraphError, InvalidResponse
 from aadweb.protocol.graph import GraphUser, build_me_request, parse_me_response
+from aadweb.protocol.graph_groups import MAX_GROUP_PAGES, build_groups_request, groups_url, parse_groups_page
 from aadweb.secret import Secret
 from aadweb.settings import Settings
 from aadweb.transport import Transport
@@ -61,6 +62,25 @@ class GraphClient:
             self.sleep(wait)
             # The same client-request-id: it is one logical call, retried once.
             return self._call(access_token, request_id, deadline)
+
+    def member_groups(self, access_token: Secret) -> tuple[str, ...]:
+        """The signed-in user's group object ids (transitive), page by page, all within one
+        deadline and at most :data:`~aadweb.protocol.graph_groups.MAX_GROUP_PAGES` pages (for
+        Azure AD's groups overage: the token said it had too many to carry)."""
+        deadline = self.monotonic() + self.timeout
+        url: str | None = groups_url(self.url)
+        groups: list[str] = []
+        for _ in range(MAX_GROUP_PAGES):
+            if url is None:
+                return tuple(dict.fromkeys(groups))
+            request = build_groups_request(url=url, graph_url=self.url, access_token=access_token,
+                                           client_request_id=self.new_id())
+            page = parse_groups_page(self.transport.send(request, deadline=deadline), now=self.clock())
+            groups.extend(page.group_ids)
+            url = page.next_link
+        if url is None:
+            return tuple(dict.fromkeys(groups))
+        raise InvalidResponse(f"Graph listed more than {MAX_GROUP_PAGES} pages of groups; not followed further")
 
     def _call(self, access_token: Secret, request_id: str, deadline: float) -> GraphUser:
         request = build_me_request(graph_url=self.url, access_token=access_token, client_request_id=request_id)

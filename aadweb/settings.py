@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 from cryptography import x509
 
 from aadweb.errors import ConfigurationError
+from aadweb.gate_settings import gate_problems
 from aadweb.protocol.authorize import RESPONSE_TYPES
 from aadweb.protocol.client_assertion import ClientCertificate
 from aadweb.protocol.hosts import is_loopback_host
@@ -122,6 +123,12 @@ class Settings:
     app_signing_keys: bool = False
     proxy: str | None = None
     ca_bundle: str | None = None
+    # The gate (DESIGN.md, "Protecting an app"): see aadweb.gate_settings for the rules.
+    app: str | None = None
+    route_prefix: str = "/.auth"
+    public_paths: tuple[str, ...] = ()
+    require_roles: tuple[str, ...] = ()
+    require_groups: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         """Every field, as the dataclass would show it, but the store URL without its password."""
@@ -145,6 +152,7 @@ class Settings:
         object.__setattr__(self, "tenant", self.tenant.strip().lower())
         object.__setattr__(self, "client_id", self.client_id.strip().lower())
         object.__setattr__(self, "allowed_tenants", tuple(t.strip().lower() for t in self.allowed_tenants))
+        object.__setattr__(self, "require_groups", tuple(g.strip().lower() for g in self.require_groups))
         problems = self.problems()
         if problems:
             raise ConfigurationError(problems)
@@ -234,6 +242,8 @@ class Settings:
             p += _url_problems("AADWEB_PROXY", self.proxy, allow_path=False, allow_http=True)
         if self.ca_bundle is not None:
             p += _ca_bundle_problems(self.ca_bundle)
+        p += gate_problems(app=self.app, route_prefix=self.route_prefix, public_paths=self.public_paths,
+                           require_roles=self.require_roles, require_groups=self.require_groups)
         return p
 
     # --- loading ------------------------------------------------------------------------
@@ -350,6 +360,10 @@ _PARSERS: Final[Mapping[str, Callable[[str], Any]]] = {
     "secret_key": _secret("secret_key"),
     "client_certificate": _certificate,
     "allowed_tenants": _tenant_list,
+    "public_paths": _tenant_list,
+    "require_roles": _tenant_list,
+    "require_groups": _tenant_list,
+    "route_prefix": lambda raw: raw,
     "wire_view": _bool,
     "wire_personal": _bool,
     "app_signing_keys": _bool,

@@ -32,18 +32,20 @@ are consumed even when refused, so a leaked state is spent. Sessions end in one 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import secrets
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from aadweb.authority import Authority
 from aadweb.errors import (
     AadWebError,
     AuthorityError,
+    ConsentRequired,
     GrantRefused,
     GraphError,
     InvalidResponse,
@@ -52,6 +54,7 @@ from aadweb.errors import (
     SessionStoreError,
     StateMismatch,
     TokenValidationError,
+    TransportError,
     Verdict,
 )
 from aadweb.events import (
@@ -86,8 +89,16 @@ from aadweb.protocol.idtoken import ValidatedIdToken, match_back_channel
 from aadweb.protocol.pkce import code_challenge_s256
 from aadweb.protocol.token import TokenResponse
 from aadweb.secret import Secret
-from aadweb.sessions import PENDING_TTL, PendingSignIn, SessionRecord, SessionStore, TokenSet
-from aadweb.settings import Settings
+from aadweb.sessions import (
+    MAX_OTHER_TOKENS,
+    PENDING_TTL,
+    PendingSignIn,
+    ResourceToken,
+    SessionRecord,
+    SessionStore,
+    TokenSet,
+)
+from aadweb.settings import CLOUDS, Settings
 
 if TYPE_CHECKING:
     from aadweb.transcript.writer import Transcript
@@ -220,8 +231,12 @@ class SignIn:
         prompt: str | None = None,
         login_hint: str | None = None,
         domain_hint: str | None = None,
+        resource: str | None = None,
     ) -> str:
         """Store a pending sign-in bound to ``browser_id``; return the authorize URL.
+
+        ``resource`` asks for another resource than the configured one: the round trip that
+        gives consent for it (with ``prompt="consent"``); the code is then redeemed for it.
 
         RFC 6749 10.12 / RFC 9700 4.7: ``state`` binds the callback to this browser; OIDC Core
         3.1.2.1: ``nonce`` binds the id_token to this sign-in; RFC 7636: PKCE binds the code.
@@ -233,13 +248,14 @@ class SignIn:
             verifier = Secret("code_verifier", self.random_token(48))  # 64 chars: RFC 7636 4.1
             url = self.authority.authorize_url(
                 state=state, nonce=nonce, code_challenge=code_challenge_s256(verifier.reveal()),
-                prompt=prompt, login_hint=login_hint, domain_hint=domain_hint,
+                prompt=prompt, login_hint=login_hint, domain_hint=domain_hint, resource=resource,
             )
             response_type = self.settings.response_type
             self.store.put_pending(
                 PendingSignIn(
                     state=state, browser_id=browser_id, nonce=nonce, code_verifier=verifier,
                     return_path=return_path, created_at=self.clock(), response_type=response_type,
+                    resource=resource,
                 ),
                 ttl=PENDING_TTL,
             )
@@ -333,7 +349,8 @@ class SignIn:
         if answer.id_token is not None:
             validated = self.authority.validate_front_channel(answer.id_token, nonce=nonce, code=answer.code)
             _same_issuer(issuer, issuer_verdict, validated)  # before the code is redeemed
-            tokens = self.authority.redeem_code(answer.code, code_verifier=pending.code_verifier)
+            tokens = self.authority.redeem_code(answer.code, code_verifier=pending.code_verifier,
+                                                resource=pending.resource)
             if tokens.id_token is None:
                 # DESIGN step 5: the token response's id_token must name the validated user; Azure
                 # AD always returns one for scope=openid, so its absence is a broken answer.
@@ -341,31 +358,57 @@ class SignIn:
             # OIDC Core 3.3.3.6: the token endpoint's id_token names the same user and client.
             verdicts = (*issuer_verdict, *validated.verdicts, match_back_channel(tokens.id_token, validated.claims))
         else:
-            tokens = self.authority.redeem_code(answer.code, code_verifier=pending.code_verifier)
+            tokens = self.authority.redeem_code(answer.code, code_verifier=pending.code_verifier,
+                                                resource=pending.resource)
             if tokens.id_token is None:
                 raise InvalidResponse("the token endpoint returned no id_token (was scope=openid dropped?)")
             validated = self.authority.validate_back_channel(tokens.id_token, nonce=nonce)
             _same_issuer(issuer, issuer_verdict, validated)  # the code flow's id_token comes only now
             verdicts = (*issuer_verdict, *validated.verdicts)
         self._report(IdTokenChecked(flow=flow, verdicts=verdicts, passed=True))
-        session = self._new_session(validated, tokens, flow_id=flow)
+        session = self._new_session(validated, tokens, flow_id=flow, resource=pending.resource)
         return Completed(session=session, return_path=pending.return_path, verdicts=verdicts)
 
-    def _new_session(self, validated: ValidatedIdToken, tokens: TokenResponse, *, flow_id: str) -> SessionRecord:
+    def _new_session(self, validated: ValidatedIdToken, response: TokenResponse, *, flow_id: str,
+                     resource: str | None) -> SessionRecord:
         claims = validated.claims
         now = self.clock()
+        tokens = _token_set(response, resource or self.settings.resource, previous=None)
+        kept: dict[str, Any] = {"tid": claims.tid, "oid": claims.oid, "sub": claims.sub, "iss": claims.iss,
+                                **claims.display, "roles": list(claims.roles), "groups": list(claims.groups)}
+        if claims.groups_overage:
+            # Too many groups for the token: ask Graph, once, now (DESIGN.md: once per session).
+            tokens, groups = self._groups_from_graph(tokens)
+            if groups is None:
+                kept["groups_unresolved"] = True
+            else:
+                kept["groups"] = list(groups)
         record = SessionRecord(
             session_id=self.random_token(32),  # a NEW id: no session fixation (RFC 9700 4.x, OWASP)
             created_at=now,
             expires_at=now + self.session_ttl,
             last_seen=now,
-            claims={"tid": claims.tid, "oid": claims.oid, "sub": claims.sub, "iss": claims.iss, **claims.display},
-            tokens=_token_set(tokens, self.settings.resource, previous=None),
+            claims=kept,
+            tokens=tokens,
             csrf_token=self.random_token(32),
             flow_id=flow_id,  # the wire transcript's id of this sign-in, one-way from its state
         )
         self.store.create_session(record)
         return record
+
+    def _groups_from_graph(self, tokens: TokenSet) -> tuple[TokenSet, tuple[str, ...] | None]:
+        """The user's groups from Graph (groups overage), with a Graph token got from the refresh
+        token when the sign-in's token is for another resource; ``None`` when Graph would not say
+        (logged: the gate then refuses a group requirement rather than guess)."""
+        graph = self.graph_resource
+        try:
+            if tokens.resource != graph:
+                tokens = self._with_token_for(tokens, graph, self._refresh_for(tokens, graph))
+            token = tokens.access_token if tokens.resource == graph else tokens.others[graph].access_token
+            return tokens, self.graph.member_groups(token)
+        except (AuthorityError, GraphError, TransportError, InvalidResponse) as exc:
+            log.warning("the user's groups could not be read from Graph (overage): %s: %s", type(exc).__name__, exc)
+            return tokens, None
 
     # --- 4. using the session ---------------------------------------------------------------
 
@@ -377,23 +420,35 @@ class SignIn:
             self._report(SessionResumed(flow=session.flow_id or None))
         return session
 
-    def access_token(self, session: SessionRecord, *, force_refresh: bool = False) -> Secret:
-        """The session's access token, refreshed first when it expires within 5 minutes.
+    @property
+    def graph_resource(self) -> str:
+        """The v1 resource of Microsoft Graph in the configured cloud (its tokens' audience)."""
+        return CLOUDS[self.settings.cloud].graph_root
+
+    def access_token(self, session: SessionRecord, *, resource: str | None = None,
+                     force_refresh: bool = False) -> Secret:
+        """An access token for ``resource`` (default: the configured one), refreshed first when
+        it expires within 5 minutes; another resource's token comes from the session's refresh
+        token (v1 refresh tokens are multi-resource) and is kept in the session, encrypted.
 
         One refresh at a time per session across threads, workers and hosts (the store's lease
         lock); a waiter re-reads the session and uses the token the holder stored. Raises
-        :class:`ReauthenticationRequired` when the session is over, and ends it then.
+        :class:`ConsentRequired` when the user must consent to ``resource`` first (the session
+        stays), and :class:`ReauthenticationRequired` when the session is over (and ends it).
         """
         with self._refusals(session.flow_id or None):
-            return self._access_token(session, force_refresh=force_refresh)
+            return self._access_token(session, resource=resource, force_refresh=force_refresh)
 
-    def _access_token(self, session: SessionRecord, *, force_refresh: bool = False) -> Secret:
+    def _access_token(self, session: SessionRecord, *, resource: str | None = None,
+                      force_refresh: bool = False) -> Secret:
         tokens = session.tokens
         if tokens is None:
             raise self._over(session, "the session holds no tokens")
-        if not force_refresh and tokens.expires_on - self.clock() > REFRESH_MARGIN:
-            return tokens.access_token
-        stale = tokens.access_token
+        wanted = resource or self.settings.resource
+        held = _token_for(tokens, wanted)
+        if not force_refresh and held is not None and held.expires_on - self.clock() > REFRESH_MARGIN:
+            return held.access_token
+        stale = None if held is None else held.access_token
         wait = refresh_wait(self.settings.http_timeout)
         with self.store.refresh_lock(session.session_id, lease=wait + 5, wait=wait) as mine:
             current = self.store.get_session(session.session_id)
@@ -401,32 +456,61 @@ class SignIn:
                 raise ReauthenticationRequired("the session ended while its token was refreshed")
             if current.tokens is None:
                 raise self._over(current, "the session ended while its token was refreshed")
-            fresh = current.tokens
-            if fresh.access_token != stale and fresh.expires_on - self.clock() > REFRESH_MARGIN:
+            fresh = _token_for(current.tokens, wanted)
+            if fresh is not None and fresh.access_token != stale and fresh.expires_on - self.clock() > REFRESH_MARGIN:
                 return fresh.access_token  # another worker refreshed it meanwhile
             if not mine:
                 raise SessionStoreError("another worker is still refreshing this session's token")
-            return self._refresh(current)
+            return self._refresh(current, wanted)
 
-    def _refresh(self, record: SessionRecord) -> Secret:
+    def _refresh(self, record: SessionRecord, resource: str) -> Secret:
         assert record.tokens is not None
         if record.tokens.refresh_token is None:
             raise self._over(record, "the session has no refresh token")
         try:
-            response = self.authority.refresh(record.tokens.refresh_token, resource=record.tokens.resource)
+            response = self._refresh_for(record.tokens, resource)
+        except ConsentRequired:
+            raise  # the session stays: consenting is a round trip, then the same refresh token works
         except AuthorityError as exc:
             # invalid_grant, interaction_required, consent_required, login_required: the refresh
             # token cannot be used any more without the person (RFC 6749 5.2, OIDC Core 3.1.2.6).
             if isinstance(exc, GrantRefused) or DEAD_REFRESH_TOKEN.intersection(exc.error_codes):
                 raise self._over(record, f"the refresh token was refused ({exc})") from exc
             raise
-        tokens = _token_set(response, record.tokens.resource, previous=record.tokens)
+        tokens = self._with_token_for(record.tokens, resource, response)
         if not self.store.update_tokens(record.session_id, tokens, expected_version=record.version):
             # Someone else stored tokens first (a lease that ran out, or a sign-out): ours are
             # still valid for this request; the stored ones serve the next.
             log.info("refreshed tokens not stored: the session changed meanwhile")
         self._report(TokenRefreshed(flow=record.flow_id or None))
-        return tokens.access_token
+        got = _token_for(tokens, resource)
+        assert got is not None
+        return got.access_token
+
+    def _refresh_for(self, tokens: TokenSet, resource: str) -> TokenResponse:
+        """RFC 6749 6 with the session's refresh token, for ``resource``. A consent the user has
+        not given for another resource than the sign-in's is :class:`ConsentRequired`."""
+        if tokens.refresh_token is None:
+            raise ReauthenticationRequired("the session has no refresh token")
+        try:
+            return self.authority.refresh(tokens.refresh_token, resource=resource)
+        except AuthorityError as exc:
+            if resource != tokens.resource and _needs_consent(exc):
+                raise ConsentRequired(f"consent is needed for another resource ({exc})", resource=resource) from exc
+            raise
+
+    @staticmethod
+    def _with_token_for(tokens: TokenSet, resource: str, response: TokenResponse) -> TokenSet:
+        """``tokens`` with ``response`` (a refresh for ``resource``) in it."""
+        if resource == tokens.resource:
+            return _token_set(response, resource, previous=tokens)
+        others = dict(tokens.others)
+        others[resource] = ResourceToken(access_token=response.access_token, expires_on=response.expires_on)
+        while len(others) > MAX_OTHER_TOKENS:  # keep the session small: drop what expires first
+            del others[min(others, key=lambda r: others[r].expires_on)]
+        # RFC 6749 6: the authority MAY issue a new refresh token; if it does, it replaces the old.
+        return dataclasses.replace(tokens, refresh_token=response.refresh_token or tokens.refresh_token,
+                                   others=others)
 
     def graph_me(self, session: SessionRecord) -> GraphUser:
         """Graph ``/me`` for the session's user; on a 401, refresh once and try again.
@@ -435,13 +519,14 @@ class SignIn:
         """
         with self._refusals(session.flow_id or None):
             try:
-                user = self.graph.me(self._access_token(session))
+                user = self.graph.me(self._access_token(session, resource=self.graph_resource))
             except GraphError as exc:
                 if exc.http_status != 401:
                     raise
                 refreshed = self.store.get_session(session.session_id) or session
                 try:
-                    user = self.graph.me(self._access_token(refreshed, force_refresh=True))
+                    user = self.graph.me(self._access_token(refreshed, resource=self.graph_resource,
+                                                            force_refresh=True))
                 except GraphError as again:
                     if again.http_status == 401:
                         raise self._over(session, "Graph refused the refreshed token") from again
@@ -478,14 +563,33 @@ class SignIn:
         return self.authority.logout_url(post_logout_redirect_uri)
 
 
+#: AADSTS65001: the user or an administrator has not consented to the app for this resource.
+_CONSENT_CODES: Final = frozenset({65001, 65004})
+
+
+def _needs_consent(exc: AuthorityError) -> bool:
+    """The authority answered that consent is missing (RFC 6749 5.2 ``invalid_grant`` with
+    AADSTS65001, or ``consent_required`` / ``interaction_required``)."""
+    return bool(_CONSENT_CODES.intersection(exc.error_codes)) or exc.error in ("consent_required",
+                                                                              "interaction_required")
+
+
+def _token_for(tokens: TokenSet, resource: str) -> TokenSet | ResourceToken | None:
+    """The session's token for ``resource``: the sign-in's own, or one got later, or none."""
+    if resource == tokens.resource:
+        return tokens
+    return tokens.others.get(resource)
+
+
 def _token_set(response: TokenResponse, resource: str, *, previous: TokenSet | None) -> TokenSet:
     # RFC 6749 6: the authority MAY issue a new refresh token; if it does not, keep the old one.
     refresh = response.refresh_token or (previous.refresh_token if previous else None)
     # Keep the id_token that was validated at sign-in: a refresh's id_token is not validated
     # (nothing uses it), so it must not replace the one that was.
     id_token = previous.id_token if previous is not None else response.id_token
+    others = previous.others if previous is not None else {}
     return TokenSet(access_token=response.access_token, refresh_token=refresh, expires_on=response.expires_on,
-                    resource=response.resource or resource, id_token=id_token)
+                    resource=response.resource or resource, id_token=id_token, others=others)
 
 
 def _same_issuer(issuer: str | None, checked: tuple[Verdict, ...], validated: ValidatedIdToken) -> None:

@@ -71,6 +71,8 @@ class SignInClient:
         self.user = user
         self.timeout = timeout
         self.app = requests.Session()  # the app's cookies live here
+        # A browser's navigation asks for HTML: the gate redirects it to sign in (an API call gets a 401).
+        self.app.headers["Accept"] = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
         self.authority = requests.Session()  # keep-alive to the emulator, its cookies apart
 
     def close(self) -> None:

@@ -59,6 +59,8 @@ class Browser:
     def __init__(self, timeout: float = 15) -> None:
         self.http = requests.Session()
         self.timeout = timeout
+        # A browser's navigation asks for HTML: the gate redirects it to sign in (an API call gets a 401).
+        self.http.headers["Accept"] = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
         self.hops: list[tuple[str, str, int]] = []
 
     def _send(self, method: str, url: str, *, data: dict[str, str] | None = None,

@@ -29,7 +29,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("aadweb._version", "aadweb.secret", "aadweb._fs", "aadweb.user"),
     ("aadweb.errors",),
     ("aadweb.protocol",),
-    ("aadweb.settings",),
+    ("aadweb.settings", "aadweb.gate_settings"),
     ("aadweb.transport",),
     ("aadweb.transcript", "aadweb.flow"),
     ("aadweb.authority", "aadweb.graph", "aadweb.keycache"),

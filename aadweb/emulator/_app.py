@@ -9,6 +9,7 @@ Routes (``{tenant}`` = tenant GUID, verified domain, ``common`` or ``organizatio
     GET       /{tenant}/oauth2/logout                       logout
     GET       /v1.0/me                                      graph
     GET       /v1.0/{me | users/<id>}/memberOf              graph (group memberships)
+    GET       /v1.0/{me | users/<id>}/transitiveMemberOf    graph (the same: no nested groups here)
     POST      /v1.0/{me | users/<id>}/getMemberObjects      graph (group memberships)
     *         /_emulator/redirect-target                    where the redirect fault points
 
@@ -171,6 +172,9 @@ class Emulator(DirectoryAdmin):
             Rule("/v1.0/me", endpoint="graph", methods=["GET"], strict_slashes=False),
             Rule("/v1.0/me/memberOf", endpoint="graph_member_of", methods=["GET"]),
             Rule("/v1.0/users/<uid>/memberOf", endpoint="graph_member_of", methods=["GET"]),
+            # The emulated directory has no nested groups: transitive memberships are the direct ones.
+            Rule("/v1.0/me/transitiveMemberOf", endpoint="graph_member_of", methods=["GET"]),
+            Rule("/v1.0/users/<uid>/transitiveMemberOf", endpoint="graph_member_of", methods=["GET"]),
             Rule("/v1.0/me/getMemberObjects", endpoint="graph_member_objects",
                  methods=["POST"]),
             Rule("/v1.0/users/<uid>/getMemberObjects", endpoint="graph_member_objects",

@@ -39,6 +39,7 @@ __all__ = [
     "build_me_request",
     "parse_me_response",
     "parse_retry_after",
+    "raise_for_graph_error",
 ]
 
 MAX_FIELDS: Final = 200
@@ -109,14 +110,19 @@ def _display_field(body: dict[str, Any], name: str) -> str | None:
     return clean_text(value, limit=MAX_VALUE)
 
 
-def parse_me_response(resp: HttpResponse, *, now: float) -> GraphUser:
-    """The user of a 200 answer; GraphError for an error answer; InvalidResponse otherwise."""
+def raise_for_graph_error(resp: HttpResponse, *, what: str, now: float) -> None:
+    """Nothing for a 200; GraphError for an error answer; InvalidResponse for anything else."""
     if 300 <= resp.status <= 399:
         raise InvalidResponse("Graph answered with a redirect, which is never followed")
     if resp.status != 200:
         if resp.status < 300:
-            raise InvalidResponse(f"{_WHAT}: HTTP {resp.status} instead of 200")
+            raise InvalidResponse(f"{what}: HTTP {resp.status} instead of 200")
         raise _graph_error(resp, now=now)
+
+
+def parse_me_response(resp: HttpResponse, *, now: float) -> GraphUser:
+    """The user of a 200 answer; GraphError for an error answer; InvalidResponse otherwise."""
+    raise_for_graph_error(resp, what=_WHAT, now=now)
     body = resp.json_object(_WHAT)
     user_id = body.get("id")
     if not isinstance(user_id, str) or not user_id or len(user_id) > 256:

@@ -69,6 +69,8 @@ __all__ = [
 #: (OIDC Core 3.1.3.7 (10) leaves the acceptable ``iat`` range to the client).
 MAX_TOKEN_AGE: Final = 24 * 3600.0
 
+#: At most this many roles or groups are read from a token (Azure AD's overage limit is 200).
+_MAX_LIST: Final = 1000
 _DISPLAY_CLAIMS: Final = ("name", "upn", "unique_name", "email", "given_name", "family_name", "preferred_username")
 
 
@@ -121,6 +123,12 @@ class IdTokenClaims:
     iat: float
     nbf: float | None
     display: Mapping[str, str]
+    #: App roles (``roles``), and group object ids (``groups``) as the token carries them.
+    roles: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    #: The token had too many groups to carry them (Azure AD's overage: ``hasgroups`` on the
+    #: front channel, ``_claim_names.groups`` on the back channel): ask Graph for them.
+    groups_overage: bool = False
 
     @property
     def name(self) -> str:
@@ -359,8 +367,23 @@ def _check_claims(payload: Mapping[str, Any], expected: IdTokenExpectations, ord
 
     display = {k: v for k in _DISPLAY_CLAIMS if type(v := get(k)) is str}
     return IdTokenClaims(
-        tid=tid, oid=oid, sub=sub, iss=iss, aud=expected.client_id, exp=exp, iat=iat, nbf=nbf, display=display
+        tid=tid, oid=oid, sub=sub, iss=iss, aud=expected.client_id, exp=exp, iat=iat, nbf=nbf, display=display,
+        roles=_strings(get("roles")), groups=_strings(get("groups")), groups_overage=_overage(payload),
     )
+
+
+def _strings(value: object) -> tuple[str, ...]:
+    """A claim that is a list of strings (``roles``, ``groups``); anything else reads as none."""
+    if not isinstance(value, list):
+        return ()
+    return tuple(item for item in value if type(item) is str and 0 < len(item) <= 256)[:_MAX_LIST]
+
+
+def _overage(payload: Mapping[str, Any]) -> bool:
+    """Azure AD's groups overage claim: ``hasgroups: true`` (a token from the authorize endpoint)
+    or ``_claim_names: {"groups": ...}`` (from the token endpoint): the groups are not in it."""
+    names = payload.get("_claim_names")
+    return payload.get("hasgroups") is True or (isinstance(names, dict) and "groups" in names)
 
 
 def _check_audience(aud: object, azp: object, client_id: str, order: _Order) -> None:

@@ -9,19 +9,21 @@ from __future__ import annotations
 
 from ._base import PENDING_TTL, SessionStore
 from ._crypto import TOKENS_PURPOSE, CiphertextInvalid, TokenCipher, derive_key
-from ._model import PendingSignIn, SessionRecord, TokenSet
+from ._model import MAX_OTHER_TOKENS, PendingSignIn, ResourceToken, SessionRecord, TokenSet
 from ._open import open_store, store_problems
 from .memory import MemorySessionStore
 from .redis import RedisSessionStore
 from .sqlite import SqliteSessionStore
 
 __all__ = [
+    "MAX_OTHER_TOKENS",
     "PENDING_TTL",
     "TOKENS_PURPOSE",
     "CiphertextInvalid",
     "MemorySessionStore",
     "PendingSignIn",
     "RedisSessionStore",
+    "ResourceToken",
     "SessionRecord",
     "SessionStore",
     "SqliteSessionStore",

@@ -23,7 +23,7 @@ from aadweb.errors import SessionStoreError
 from aadweb.secret import Secret
 
 from ._crypto import CiphertextInvalid, TokenCipher
-from ._model import PendingSignIn, SessionRecord, TokenSet, check_fields
+from ._model import PendingSignIn, ResourceToken, SessionRecord, TokenSet, check_fields
 
 __all__ = [
     "SealedPending",
@@ -73,13 +73,16 @@ def _reveal(value: Secret | None) -> str | None:
 
 
 def seal_tokens(cipher: TokenCipher, session_id: str, tokens: TokenSet) -> bytes:
-    doc = {
+    doc: dict[str, Any] = {
         "access_token": tokens.access_token.reveal(),
         "refresh_token": _reveal(tokens.refresh_token),
         "id_token": _reveal(tokens.id_token),
         "expires_on": tokens.expires_on,
         "resource": tokens.resource,
     }
+    if tokens.others:
+        doc["others"] = {r: {"access_token": t.access_token.reveal(), "expires_on": t.expires_on}
+                         for r, t in tokens.others.items()}
     return _seal(cipher, doc, "session", "tokens", session_id)
 
 
@@ -92,8 +95,11 @@ def open_tokens(cipher: TokenCipher, session_id: str, blob: bytes) -> TokenSet:
             id_token=_maybe_secret("id_token", doc["id_token"]),
             expires_on=doc["expires_on"],
             resource=doc["resource"],
+            others={r: ResourceToken(access_token=_secret("access_token", t["access_token"]),
+                                     expires_on=t["expires_on"])
+                    for r, t in doc.get("others", {}).items()},
         )
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise CiphertextInvalid("decrypted tokens have the wrong shape") from exc
 
 
@@ -108,16 +114,22 @@ def open_text(cipher: TokenCipher, kind: str, field: str, key: str, blob: bytes)
     return value
 
 
-def seal_pending_secrets(cipher: TokenCipher, state: str, nonce: Secret, code_verifier: Secret) -> bytes:
+def seal_pending_secrets(cipher: TokenCipher, state: str, nonce: Secret, code_verifier: Secret,
+                         resource: str | None = None) -> bytes:
     doc = {"nonce": nonce.reveal(), "code_verifier": code_verifier.reveal()}
+    if resource is not None:
+        doc["resource"] = resource  # not a secret; kept here so no store needs a new column
     return _seal(cipher, doc, "pending", "secrets", state)
 
 
-def open_pending_secrets(cipher: TokenCipher, state: str, blob: bytes) -> tuple[Secret, Secret]:
+def open_pending_secrets(cipher: TokenCipher, state: str, blob: bytes) -> tuple[Secret, Secret, str | None]:
     doc = _open(cipher, blob, "pending", "secrets", state)
     if not isinstance(doc, dict):
         raise CiphertextInvalid("decrypted pending secrets have the wrong shape")
-    return _secret("nonce", doc.get("nonce")), _secret("code_verifier", doc.get("code_verifier"))
+    resource = doc.get("resource")
+    if resource is not None and (not isinstance(resource, str) or not resource):
+        raise CiphertextInvalid("decrypted pending resource has the wrong shape")
+    return _secret("nonce", doc.get("nonce")), _secret("code_verifier", doc.get("code_verifier")), resource
 
 
 def seal_fields(cipher: TokenCipher, state: str, fields: Mapping[str, str]) -> bytes:
@@ -221,14 +233,14 @@ def seal_pending(cipher: TokenCipher, p: PendingSignIn) -> SealedPending:
         return_path=p.return_path,
         response_type=p.response_type,
         created_at=p.created_at,
-        secrets=seal_pending_secrets(cipher, p.state, p.nonce, p.code_verifier),
+        secrets=seal_pending_secrets(cipher, p.state, p.nonce, p.code_verifier, p.resource),
         callback=None if p.callback is None else seal_fields(cipher, p.state, p.callback),
     )
 
 
 def open_pending(cipher: TokenCipher, s: SealedPending) -> PendingSignIn:
     """The pending sign-in back; :class:`CiphertextInvalid` or ``ValueError`` if it is not one."""
-    nonce, verifier = open_pending_secrets(cipher, s.state, s.secrets)
+    nonce, verifier, resource = open_pending_secrets(cipher, s.state, s.secrets)
     return PendingSignIn(  # every field is checked by PendingSignIn itself
         state=s.state,
         browser_id=s.browser_id,
@@ -238,4 +250,5 @@ def open_pending(cipher: TokenCipher, s: SealedPending) -> PendingSignIn:
         created_at=s.created_at,
         response_type=s.response_type,
         callback=None if s.callback is None else open_fields(cipher, s.state, s.callback),
+        resource=resource,
     )

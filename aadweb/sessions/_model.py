@@ -11,14 +11,14 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Final
 
 from aadweb.protocol.authorize import RESPONSE_TYPES
 from aadweb.secret import Secret, fingerprint
 
-__all__ = ["PendingSignIn", "SessionRecord", "TokenSet"]
+__all__ = ["PendingSignIn", "ResourceToken", "SessionRecord", "TokenSet"]
 
 _MAX_KEY_LENGTH: Final = 512
 
@@ -57,6 +57,23 @@ def _check_secret(value: object, what: str, *, optional: bool = False) -> None:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ResourceToken:
+    """An access token for a resource other than the sign-in's, got with the session's refresh
+    token (v1 refresh tokens are multi-resource)."""
+
+    access_token: Secret
+    expires_on: float
+
+    def __post_init__(self) -> None:
+        _check_secret(self.access_token, "access_token")
+        _check_time(self.expires_on, "expires_on")
+
+
+#: At most this many other resources' tokens are kept per session (the oldest-expiring go first).
+MAX_OTHER_TOKENS: Final = 16
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class TokenSet:
     """The tokens of one session (RFC 6749 5.1; v1 ``expires_on`` is epoch seconds)."""
 
@@ -65,8 +82,15 @@ class TokenSet:
     expires_on: float
     resource: str
     id_token: Secret | None = None
+    #: Access tokens for other resources, by resource (``access_token(resource=...)``).
+    others: Mapping[str, ResourceToken] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if not isinstance(self.others, Mapping) or not all(
+            isinstance(k, str) and k and isinstance(v, ResourceToken) for k, v in self.others.items()
+        ):
+            raise ValueError("others must map resources to ResourceToken values")
+        object.__setattr__(self, "others", MappingProxyType(dict(self.others)))
         _check_secret(self.access_token, "access_token")
         _check_secret(self.refresh_token, "refresh_token", optional=True)
         _check_secret(self.id_token, "id_token", optional=True)
@@ -93,8 +117,13 @@ class PendingSignIn:
     created_at: float
     response_type: str
     callback: Mapping[str, str] | None = None
+    #: The resource this sign-in asks for (``None``: the configured one); a consent round trip
+    #: for another resource sets it, and the code is redeemed for it.
+    resource: str | None = None
 
     def __post_init__(self) -> None:
+        if self.resource is not None and (not isinstance(self.resource, str) or not self.resource):
+            raise ValueError("resource must be a non-empty str or None")
         check_key(self.state, "state")
         check_key(self.browser_id, "browser_id")
         _check_secret(self.nonce, "nonce")
@@ -115,7 +144,7 @@ class PendingSignIn:
             f"PendingSignIn(state={fingerprint('state', self.state)}, browser_id="
             f"{fingerprint('browser', self.browser_id)}, nonce={self.nonce!r}, code_verifier="
             f"{self.code_verifier!r}, return_path={self.return_path!r}, created_at={self.created_at!r}, "
-            f"response_type={self.response_type!r}, callback={posted})"
+            f"response_type={self.response_type!r}, callback={posted}, resource={self.resource!r})"
         )
 
 

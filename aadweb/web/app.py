@@ -1,4 +1,14 @@
-"""The WSGI app: Werkzeug's tutorial shape, with thin handlers around :class:`~aadweb.signin.SignIn`.
+"""The WSGI app: aadweb's own routes, and the gate in front of a protected app.
+
+DESIGN.md, "Protecting an app". aadweb's own routes (``/login``, ``/logout``, ``/signed-out``,
+``/me``, ``/verify``, ``/healthz``, the stylesheet, the transcript page) live under
+``AADWEB_ROUTE_PREFIX`` (``/.auth``) in front of an app, at the root for the seed's sample
+(:mod:`aadweb.web.sample`); the callback is the path of ``AADWEB_REDIRECT_URI``. Every other
+request goes through the gate (:mod:`aadweb.web.gate`): a signed-in, authorised user reaches
+the app with ``REMOTE_USER``, ``aadweb.user`` and ``aadweb.access_token``; a browser that is
+not signed in is sent to sign in and back; an API call gets a 401 JSON answer.
+
+Werkzeug's tutorial shape, with thin handlers around :class:`~aadweb.signin.SignIn`.
 
 A :class:`~werkzeug.routing.Map` of :class:`~werkzeug.routing.Rule` s; ``dispatch_request``
 calls ``on_<endpoint>``; ``__call__`` delegates to ``wsgi_app`` so middleware can wrap it
@@ -21,23 +31,42 @@ import json
 import logging
 import traceback
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import quote, unquote, urlsplit
 
-from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, MapAdapter, RequestRedirect, Rule
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Response
 
 from aadweb._version import __version__
-from aadweb.errors import AadWebError, ClientRefused, ConfigurationError, ReauthenticationRequired, SessionStoreError
+from aadweb.errors import (
+    AadWebError,
+    ClientRefused,
+    ConfigurationError,
+    ConsentRequired,
+    ReauthenticationRequired,
+    SessionStoreError,
+)
+from aadweb.gate_settings import is_public
 from aadweb.sessions import SessionRecord, SessionStore
 from aadweb.settings import Settings
 from aadweb.signin import SignIn
 from aadweb.transcript.reader import tail_flow
 from aadweb.transcript.writer import Transcript
+from aadweb.user import User
 from aadweb.web import pages, wireview
 from aadweb.web.cookies import new_id, session_cookies
+from aadweb.web.gate import (
+    AccessTokens,
+    TokenFailure,
+    forward_auth_headers,
+    is_browser_navigation,
+    json_response,
+    missing_access,
+    strip_cookies,
+    strip_identity,
+)
 from aadweb.web.headers import SecurityHeaders
 from aadweb.web.limits import (
     LimitedRequest,
@@ -49,10 +78,11 @@ from aadweb.web.limits import (
     well_mounted,
 )
 from aadweb.web.refusals import describe, http_problem, unexpected_problem
+from aadweb.web.sample import SampleApp, current_session
 from aadweb.web.wiretap import WireTap
 
 if TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 __all__ = ["AadWebApp", "AppRequest", "callback_problems", "callback_route"]
 
@@ -73,8 +103,10 @@ def _load_stylesheet() -> bytes:
     return importlib.resources.files("aadweb.web").joinpath("static", "aadweb.css").read_bytes()
 
 
-#: GET endpoints with side effects (start a sign-in, finish one, call Graph): never on HEAD.
-_SIDE_EFFECTS = frozenset({"login", "callback", "graphcall"})
+#: GET endpoints with side effects (start a sign-in, finish one): never on HEAD.
+_SIDE_EFFECTS = frozenset({"login", "callback"})
+#: RFC 3986 pchar: what a path keeps unencoded when it becomes a return path.
+_PATH_SAFE: Final = "/:@!$&'()*+,;=-._~"
 #: Route maps kept per mount point; one app is normally mounted at one.
 _MAX_MOUNTS: Final = 8
 _HOST: Final = "aadweb.invalid"  # URLs are built without a host; matching never reads one
@@ -95,39 +127,50 @@ def callback_route(redirect_path: str, mount: str) -> str | None:
     return None
 
 
-def callback_problems(redirect_uri: str) -> list[str]:
+def route_prefix(settings: Settings, *, sample: bool) -> str:
+    """Where aadweb's own routes are: at the root for the seed's sample, else ``AADWEB_ROUTE_PREFIX``."""
+    return "" if sample else settings.route_prefix
+
+
+def callback_problems(redirect_uri: str, *, prefix: str = "") -> list[str]:
     """What is wrong with ``redirect_uri`` as the app's callback (empty: nothing).
 
-    At the root its path is the callback route, so it must not be one of the app's own routes.
+    At the root its path is the callback route, so it must not be one of aadweb's own routes
+    (nor, for the sample, one of its pages).
     """
     path = callback_route(unquote(urlsplit(redirect_uri).path), "")
-    if path in {rule.rule for rule in _rules(None, wire_view=True)}:
+    taken = {rule.rule for rule in _rules(None, wire_view=True, prefix=prefix)}
+    if not prefix:
+        taken |= set(SampleApp.ENDPOINTS)
+    if path in taken:
         return [f"AADWEB_REDIRECT_URI's path {path!r} is one of the app's own routes: the authority's answer "
                 "must arrive at a path of its own, e.g. /getAToken."]
     return []
 
 
-def _rules(callback: str | None, *, wire_view: bool) -> list[Rule]:
+def _rules(callback: str | None, *, wire_view: bool, prefix: str) -> list[Rule]:
+    p = prefix
     return [
-        Rule("/", endpoint="index", methods=["GET"]),
-        Rule("/login", endpoint="login", methods=["GET"]),
+        Rule(f"{p}/login", endpoint="login", methods=["GET"]),
         *([Rule(callback, endpoint="form_post", methods=["POST"]),
            Rule(callback, endpoint="callback", methods=["GET"])] if callback is not None else []),
-        Rule("/graphcall", endpoint="graphcall", methods=["GET"]),
-        Rule("/logout", endpoint="logout_confirm", methods=["GET"]),
-        Rule("/logout", endpoint="logout", methods=["POST"]),
-        Rule("/signed-out", endpoint="signed_out", methods=["GET"]),
-        Rule("/healthz", endpoint="healthz", methods=["GET"]),
-        Rule(pages.STYLESHEET_PATH, endpoint="stylesheet", methods=["GET"]),
-        *([Rule(wireview.WIRE_PATH, endpoint="wireview", methods=["GET"])] if wire_view else []),
+        Rule(f"{p}/logout", endpoint="logout_confirm", methods=["GET"]),
+        Rule(f"{p}/logout", endpoint="logout", methods=["POST"]),
+        Rule(f"{p}/signed-out", endpoint="signed_out", methods=["GET"]),
+        Rule(f"{p}/healthz", endpoint="healthz", methods=["GET"]),
+        Rule(f"{p}/me", endpoint="me", methods=["GET"]),
+        Rule(f"{p}/verify", endpoint="verify", methods=["GET"]),
+        Rule(f"{p}{pages.STYLESHEET_PATH}", endpoint="stylesheet", methods=["GET"]),
+        *([Rule(f"{p}{wireview.WIRE_PATH}", endpoint="wireview", methods=["GET"])] if wire_view else []),
     ]
 
 
 class AadWebApp:
-    """The aadweb WSGI application. Build it with :func:`aadweb.web.create_app`."""
+    """The aadweb WSGI application: the gate in front of ``app`` (``None``: the seed's sample).
+    Build it with :func:`aadweb.web.create_app` or :func:`aadweb.web.protect`."""
 
     def __init__(self, settings: Settings, signin: SignIn, *, close: Iterable[Callable[[], None]] = (),
-                 transcript: Transcript | None = None) -> None:
+                 transcript: Transcript | None = None, app: WSGIApplication | None = None) -> None:
         if settings.secret_key is None:
             raise ValueError("AadWebApp needs settings.secret_key")  # create_app checks first
         self.settings = settings
@@ -142,7 +185,12 @@ class AadWebApp:
         self.stylesheet = _load_stylesheet()
         self.css_version = hashlib.sha256(self.stylesheet).hexdigest()[:12]
         self._closers = tuple(close)
-        problems = callback_problems(settings.redirect_uri)
+        self.wire_view = settings.wire_view and settings.wire_log is not None
+        #: The protected app, or the seed's sample pages (then aadweb's routes are at the root).
+        self.app = app
+        self.sample = SampleApp(signin, page=self._page, wire_view=self.wire_view) if app is None else None
+        self.prefix = route_prefix(settings, sample=app is None)
+        problems = callback_problems(settings.redirect_uri, prefix=self.prefix)
         if problems:
             raise ConfigurationError(problems)
         #: The decoded path of the redirect URI: the callback, wherever the app is mounted.
@@ -153,7 +201,9 @@ class AadWebApp:
         self.wiretap = None if transcript is None else WireTap(transcript, origin=self.origin)
         if self.wiretap is not None:
             signin.observe(self.wiretap)
-        self.wire_view = settings.wire_view and settings.wire_log is not None
+        #: A key for the consent links handed to API callers (``/login?resource=...``).
+        self._link_key = hmac.new(settings.secret_key.reveal().encode(), b"aadweb consent link v1",
+                                  hashlib.sha256).digest()
 
     # --- WSGI ---------------------------------------------------------------------------
 
@@ -161,22 +211,27 @@ class AadWebApp:
         return self.wsgi_app(environ, start_response)
 
     def wsgi_app(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        # Before anything reads the request: a client never poses as a user (DESIGN.md).
+        removed = strip_identity(environ)
+        if removed:
+            log.info("removed identity the client sent: %s", ", ".join(sorted(removed))[:300])
         request = AppRequest(environ)
         tap = self.wiretap
-        response = self._respond(request) if tap is None else tap.around(request, self._respond)
-        return response(environ, start_response)
+        answer = self._respond(request) if tap is None else tap.around(request, self._respond)
+        return answer(environ, start_response)
 
-    def _respond(self, request: AppRequest) -> Response:
-        response = self.dispatch_request(request)
-        self.security.apply(response, cacheable=request.endpoint in _CACHEABLE and response.status_code == 200)
-        return response
+    def _respond(self, request: AppRequest) -> Response | WSGIApplication:
+        answer = self.dispatch_request(request)
+        if isinstance(answer, Response):
+            self.security.apply(answer, cacheable=request.endpoint in _CACHEABLE and answer.status_code == 200)
+        return answer
 
     def url_map(self, mount: str) -> Map:
         """The routes under the mount point ``mount`` (decoded ``SCRIPT_NAME``, "" at the root)."""
         found = self._maps.get(mount)
         if found is None:
             found = Map(
-                _rules(callback_route(self.redirect_path, mount), wire_view=self.wire_view),
+                _rules(callback_route(self.redirect_path, mount), wire_view=self.wire_view, prefix=self.prefix),
                 strict_slashes=True,
                 merge_slashes=False,  # no Werkzeug-made redirects: they would be built from Host
             )
@@ -184,14 +239,17 @@ class AadWebApp:
                 self._maps[mount] = found
         return found
 
-    def dispatch_request(self, request: AppRequest) -> Response:
+    def dispatch_request(self, request: AppRequest) -> Response | WSGIApplication:
         try:
             check_mount_point(request)  # before any URL is built from it
             check_request_line(request)
             adapter = self.url_map(request.script_root).bind(_HOST, script_name=self.root(request) or "/",
                                                              path_info=request.path)
             request.urls = adapter
-            endpoint, values = adapter.match(method=request.method)
+            try:
+                endpoint, values = adapter.match(method=request.method)
+            except NotFound:
+                return self._gate(request)  # not one of aadweb's routes: the app's, behind the gate
             if request.method == "HEAD" and endpoint in _SIDE_EFFECTS:
                 # Werkzeug answers HEAD wherever GET is allowed; these GETs change state.
                 raise MethodNotAllowed(valid_methods=["GET"])
@@ -228,8 +286,13 @@ class AadWebApp:
         script_root = request.script_root.rstrip("/")
         return quote(script_root, safe="/") if well_mounted(script_root) else ""
 
+    def auth_root(self, request: AppRequest) -> str:
+        """Where aadweb's own routes are for URLs: the mount point and the route prefix."""
+        return self.root(request) + self.prefix
+
     def _page(self, request: AppRequest, render: Callable[..., str], status: int = 200, **values: object) -> Response:
-        return pages.html_response(render(root=self.root(request), css_version=self.css_version, **values), status)
+        html = render(root=self.root(request), auth=self.auth_root(request), css_version=self.css_version, **values)
+        return pages.html_response(html, status)
 
     def _problem(self, request: AppRequest, problem: pages.Problem) -> Response:
         response = self._page(request, pages.problem_page, problem.status, problem=problem)
@@ -264,6 +327,21 @@ class AadWebApp:
         back = self.url_map(request.script_root).bind(_HOST, script_name="/").build(endpoint, method="GET")
         return self._to_endpoint(request, "login", next=back)
 
+    @staticmethod
+    def _here(request: AppRequest) -> str:
+        """This request's path and query under the mount point: where to come back after signing in."""
+        query = request.environ.get("QUERY_STRING", "")
+        return quote(request.path, safe=_PATH_SAFE) + (f"?{query}" if query else "")
+
+    def _login_url(self, request: AppRequest, back: str, **extra: str) -> str:
+        assert request.urls is not None
+        values = {"next": back, **extra} if back != "/" or extra else {}
+        return request.urls.build("login", values, method="GET")
+
+    def _consent_mac(self, resource: str, back: str) -> str:
+        message = f"{resource}\x00{back}".encode()
+        return hmac.new(self._link_key, message, hashlib.sha256).hexdigest()[:32]
+
     def _session(self, request: AppRequest) -> SessionRecord | None:
         session_id = self.session_cookie.read(request)
         return self.signin.session(session_id) if session_id else None
@@ -276,27 +354,177 @@ class AadWebApp:
 
     # --- handlers -----------------------------------------------------------------------
 
-    def on_index(self, request: AppRequest) -> Response:
+    # --- the gate -----------------------------------------------------------------------
+
+    def _gate(self, request: AppRequest) -> Response | WSGIApplication:
+        """A request for the app: through only for a signed-in user who has what it requires."""
+        environ = request.environ
+        cookie_names = (self.session_cookie.name, self.browser_cookie.name)
+        if self.sample is not None and self.sample.endpoint(request) is None:
+            # The sample's pages are known: anything else is not here, signed in or not.
+            if request.path not in SampleApp.ENDPOINTS:
+                return self._http_refusal(request, 404)
+            refused = self._http_refusal(request, 405)
+            refused.headers["Allow"] = "GET, HEAD" if request.path == "/" else "GET"
+            return refused
+        if is_public(request.path, self.settings.public_paths):
+            strip_cookies(environ, cookie_names)
+            return self._app_or_missing(request)
         session = self._session(request)
         if session is None:
-            return self._to_endpoint(request, "login")
-        claims = session.claims
-        name = claims.get("name") or claims.get("upn") or "you"
-        return self._page(request, pages.home_page, name=str(name), tenant=str(claims.get("tid", "")),
-                          wire_view=self.wire_view)
+            return self._sign_in_first(request)
+        user = User.from_claims(session.claims)
+        missing = missing_access(user, session, roles=self.settings.require_roles,
+                                 groups=self.settings.require_groups)
+        if missing is not None:
+            log.info("refused a signed-in user the app: missing %s", missing[:200])
+            if not is_browser_navigation(environ):
+                return json_response({"error": "forbidden", "missing": missing}, 403)
+            return self._page(request, pages.forbidden_page, 403, who=user.remote_user, missing=missing)
+        failure = TokenFailure()
+        environ["REMOTE_USER"] = user.remote_user
+        environ["aadweb.user"] = user
+        environ["aadweb.access_token"] = AccessTokens(self.signin, session, failure)
+        strip_cookies(environ, cookie_names)
+        if self.sample is not None:
+            return self._sample_page(request, session)
+        return self._call_app(request, failure)
+
+    def _app_or_missing(self, request: AppRequest) -> Response | WSGIApplication:
+        if self.app is not None:
+            return self.app
+        return self._http_refusal(request, 404)  # the sample has no public pages
+
+    def _sample_page(self, request: AppRequest, session: SessionRecord) -> Response:
+        assert self.sample is not None
+        endpoint = self.sample.endpoint(request)
+        assert endpoint is not None  # _gate refused the others first
+        request.endpoint = endpoint
+        token = current_session.set(session)
+        try:
+            return self.sample.respond(request, endpoint)
+        except ReauthenticationRequired as exc:  # SignIn has ended the session
+            response = self._refusal(request, exc)
+            self.session_cookie.expire(response)
+            return response
+        finally:
+            current_session.reset(token)
+
+    def _sign_in_first(self, request: AppRequest) -> Response:
+        """Not signed in: a browser goes to sign in and comes back here; anything else gets a 401
+        JSON answer naming the login URL, never a redirect (DESIGN.md)."""
+        login = self._login_url(request, self._here(request))
+        if is_browser_navigation(request.environ):
+            return Response(status=302, headers={"Location": login})  # no body echoing the URL
+        response = json_response({"error": "unauthenticated", "message": "Sign in first.", "login_url": login}, 401)
+        response.headers["WWW-Authenticate"] = 'Cookie realm="aadweb", form-action="' + login.replace('"', "%22") + '"'
+        return response
+
+    def _call_app(self, request: AppRequest, failure: TokenFailure) -> WSGIApplication:
+        """The protected app, answering; a ConsentRequired or ReauthenticationRequired it did not
+        handle (it raised it, or answered 5xx after it) becomes the gate's own answer."""
+        app = self.app
+        assert app is not None
+
+        def run(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+            taken_over = False
+
+            def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], object]:
+                nonlocal taken_over
+                if failure.error is not None and status[:1] == "5":
+                    taken_over = True
+                    return lambda data: None
+                if not any(name.lower() == "vary" and "cookie" in value.lower() for name, value in headers):
+                    headers = [*headers, ("Vary", "Cookie")]  # the answer is this user's
+                return start_response(status, headers, exc_info)
+
+            body: Iterable[bytes] | None
+            try:
+                body = app(environ, start)
+            except (ConsentRequired, ReauthenticationRequired) as exc:
+                failure.error, body, taken_over = exc, None, True
+            if not taken_over:
+                assert body is not None
+                return body
+            close = getattr(body, "close", None)
+            if callable(close):
+                close()
+            assert failure.error is not None
+            return self._token_failure(request, failure.error)(environ, start_response)
+
+        return run
+
+    def _token_failure(self, request: AppRequest, error: AadWebError) -> Response:
+        back = self._here(request)
+        browser = is_browser_navigation(request.environ)
+        if isinstance(error, ConsentRequired) and error.resource:
+            if browser:  # a round trip to the authority for that resource, back to the same URL
+                return self._start_sign_in(request, return_path=back, resource=error.resource, prompt="consent")
+            link = self._login_url(request, back, resource=error.resource, prompt="consent",
+                                   link=self._consent_mac(error.resource, back))
+            return json_response({"error": "consent_required", "resource": error.resource, "consent_url": link}, 401)
+        # The session is over (SignIn ended it): sign in again.
+        if browser:
+            response: Response = redirect(self._login_url(request, back), 302)
+        else:
+            response = json_response({"error": "unauthenticated", "message": "Sign in again.",
+                                      "login_url": self._login_url(request, back)}, 401)
+        self.session_cookie.expire(response)
+        return response
+
+    # --- aadweb's own routes ------------------------------------------------------------
 
     def on_login(self, request: AppRequest) -> Response:
+        args = request.args
+        # nginx's error_page sends the original request here: X-Original-URI says where it was.
+        wanted = args.get("next") if "next" in args else request.headers.get("X-Original-URI")
+        back = safe_return_path(wanted)
+        resource = args.get("resource")
+        if resource is not None:
+            # Only a consent link the gate made (a MAC over resource and return path) names another resource.
+            sent = args.get("link", "")
+            if not hmac.compare_digest(sent.encode(), self._consent_mac(resource, back).encode()):
+                log.warning("refused a sign-in for another resource without a valid consent link")
+                raise NotFound()
+        return self._start_sign_in(request, return_path=back, resource=resource, **sign_in_hints(args))
+
+    def _start_sign_in(self, request: AppRequest, *, return_path: str, resource: str | None = None,
+                       **hints: str) -> Response:
         browser_id = self.browser_cookie.read(request)
         minted = browser_id is None
         if browser_id is None:
             browser_id = new_id()
-        url = self.signin.begin(
-            browser_id=browser_id, return_path=safe_return_path(request.args.get("next")),
-            **sign_in_hints(request.args),
-        )
+        url = self.signin.begin(browser_id=browser_id, return_path=return_path, resource=resource, **hints)
         response = redirect(url, 302)  # a GET answered with a GET: 302 (the original sample sent 307)
         if minted:
             self.browser_cookie.set(response, browser_id)
+        return response
+
+    def on_me(self, request: AppRequest) -> Response:
+        """The signed-in user as JSON (DESIGN.md: ``/.auth/me``); 401 when signed out."""
+        session = self._session(request)
+        if session is None:
+            return json_response({"error": "unauthenticated", "login_url": self._login_url(request, "/")}, 401)
+        user = User.from_claims(session.claims)
+        return json_response({
+            "tid": user.tid, "oid": user.oid, "sub": user.sub, "name": user.name, "username": user.username,
+            "email": user.email, "roles": list(user.roles), "groups": list(user.groups),
+        }, 200)
+
+    def on_verify(self, request: AppRequest) -> Response:
+        """Forward auth (nginx ``auth_request``): 202 with ``X-Auth-Request-*`` for a signed-in,
+        authorised session; 401 signed out; 403 when a required role or group is missing."""
+        session = self._session(request)
+        if session is None:
+            return json_response({"error": "unauthenticated"}, 401)
+        user = User.from_claims(session.claims)
+        missing = missing_access(user, session, roles=self.settings.require_roles,
+                                 groups=self.settings.require_groups)
+        if missing is not None:
+            return json_response({"error": "forbidden", "missing": missing}, 403)
+        response = Response(status=202)
+        for name, value in forward_auth_headers(user):
+            response.headers[name] = value
         return response
 
     def on_form_post(self, request: AppRequest) -> Response:
@@ -358,7 +586,7 @@ class AadWebApp:
         """Where the authority sends the browser after sign-out: a page, never a redirect into a
         new sign-in. A browser that is (again) signed in goes home instead."""
         if self._session(request) is not None:
-            return self._to(request, "/")
+            return self._to(request, "/")  # the app's home
         return self._page(request, pages.signed_out_page)
 
     def on_healthz(self, request: AppRequest) -> Response:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
 
@@ -37,6 +37,8 @@ from aadweb.settings import Settings
 from aadweb.transcript.writer import Transcript
 
 if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
+
     from aadweb.web.app import AppRequest
 
 __all__ = ["RECORDED", "WireTap", "wire_problems"]
@@ -58,6 +60,8 @@ class _Heard:
     flow: str | None = None
     verdicts: tuple[Verdict, ...] = ()
     refused: AadWebError | None = None
+    #: The request's headers as they arrived.
+    arrived: list[tuple[str, str]] = field(default_factory=list)
 
 
 #: The request being answered in this thread/context (None: outside one, e.g. a background job).
@@ -112,15 +116,18 @@ class WireTap:
         elif isinstance(event, SignInRefused):
             heard.refused = event.error
 
-    def around(self, request: AppRequest, respond: Callable[[AppRequest], Response]) -> Response:
-        """``respond(request)``, recorded when its endpoint is one of :data:`RECORDED`."""
+    def around(self, request: AppRequest,
+               respond: Callable[[AppRequest], Response | WSGIApplication]) -> Response | WSGIApplication:
+        """``respond(request)``, recorded when its endpoint is one of :data:`RECORDED` (the
+        protected app's own answers are not: they are not part of a sign-in)."""
         started, t0 = self.clock(), self.timer()
-        heard = _Heard()
+        heard = _Heard(arrived=list(request.headers.items()))  # before the gate takes its cookies out
         heard_token, flow_token = _heard.set(heard), current_flow.set(None)
         try:
             response = respond(request)
             try:
-                self._record(request, response, heard, started, self.timer() - t0)
+                if isinstance(response, Response):
+                    self._record(request, response, heard, started, self.timer() - t0)
             except Exception as exc:  # the transcript never breaks an answer
                 self.transcript.failed(exc)
             return response
@@ -140,7 +147,7 @@ class WireTap:
         exchange = self.transcript.new_exchange()
         t = self.transcript
         t.inbound_request(leg=legs[0], flow=flow, started=started, exchange=exchange, method=request.method,
-                          url=url, headers=request.headers.items(), body=body)
+                          url=url, headers=heard.arrived, body=body)
         status = response.status_code
         refused = heard.refused if status >= 400 else None
         if heard.verdicts:

@@ -155,7 +155,8 @@ def _implied(record: Record) -> str:
             f'<p class="legname">{e(note)}</p></details>')
 
 
-def wire_page(*, root: str, flow: str, records: Sequence[Record], css_version: str = "") -> str:
+def wire_page(*, root: str, flow: str, records: Sequence[Record], css_version: str = "",
+              auth: str | None = None) -> str:
     heading = "".join(
         f'<g class="lifeline-label"><rect x="{_X[name] - 60}" y="4" width="120" height="28" rx="4" fill="none" '
         f'stroke="currentColor"/><text x="{_X[name]}" y="23" text-anchor="middle" fill="currentColor">'
@@ -180,4 +181,4 @@ def wire_page(*, root: str, flow: str, records: Sequence[Record], css_version: s
     main = (f"<h1>What went over the wire</h1>\n{intro}\n{diagram}\n"
             f'<ul class="actions"><li><a href="{e(root)}/">Home</a></li>'
             f'<li><a href="{e(root)}/graphcall">Call Microsoft Graph</a></li></ul>')
-    return document(root=root, title="Wire transcript", main=main, css_version=css_version)
+    return document(root=root, title="Wire transcript", main=main, css_version=css_version, auth=auth)

@@ -66,6 +66,8 @@ class Browser:
         self.hops: list[requests.Response] = []
         self.http = requests.Session()
         self.http.trust_env = False
+        # A browser's navigation asks for HTML: the gate redirects it to sign in (an API call gets a 401).
+        self.http.headers["Accept"] = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 
     # --- one hop --------------------------------------------------------------------------
 

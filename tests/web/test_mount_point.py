@@ -46,7 +46,8 @@ def app(emulator_url: str) -> Iterator[AadWebApp]:
 
 
 def _get(app: AadWebApp, script_name: str, path: str = "/") -> tuple[int, dict[str, str], str]:
-    environ = EnvironBuilder(path=path, base_url="http://localhost:5000/").get_environ()
+    environ = EnvironBuilder(path=path, base_url="http://localhost:5000/",
+                             headers={"Accept": "text/html"}).get_environ()
     environ["SCRIPT_NAME"] = script_name  # as a WSGI server (or a header it trusts) sets it
     body, status, headers = run_wsgi_app(app, environ, buffered=True)
     return int(status.split()[0]), dict(headers), b"".join(body).decode()

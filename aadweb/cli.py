@@ -350,11 +350,11 @@ def _wire(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.flow:
         flow = reader.pick_flow(records, args.flow)
         if flow is None:
-            flows = sorted({str(r["flow"]) for r in records if isinstance(r.get("flow"), str)})
+            flows = sorted({r.flow for r in records if r.flow is not None})
             print(f"aadweb wire: no single flow {args.flow!r} in {args.file}; its flows: "
                   f"{', '.join(flows) or '(none)'}", file=err)
             return 1
-        records = [r for r in records if r.get("flow") == flow]
+        records = [r for r in records if r.flow == flow]
     if args.har:
         document = har.to_har(records)
         try:
@@ -368,7 +368,7 @@ def _wire(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
               f"to {args.har} (HAR 1.2)", file=err if args.json else out)
     if args.json:
         for record in records:
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            out.write(json.dumps(record.to_json(), ensure_ascii=False) + "\n")
     elif not args.har:
         # Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org).
         color = out.isatty() and not os.environ.get("NO_COLOR")

@@ -22,8 +22,9 @@ this tree at the one place that calls the foreign code, with ``raise ... from ex
     ├── TokenValidationError          an id_token failed a check (one subclass per check,
     │                                 carrying check, claim and the verdicts so far)
     ├── GraphError                    Graph answered with an error envelope
-    ├── TransportError                the network or the deadline failed us
-    │   └── DeadlineExceeded
+    ├── TransportError                the call failed us (an unusable answer, a refused redirect): 502
+    │   ├── ConnectionFailed          ... could not reach the upstream (refused, DNS, TLS, reset): 503
+    │   └── DeadlineExceeded          ... no complete answer in time: 504
     ├── SessionStoreError             the session store is unreachable or broken
     └── ReauthenticationRequired      the session cannot go on: the user must sign in again
 """
@@ -47,6 +48,7 @@ __all__ = [
     "ClientRefused",
     "CodeHashMismatch",
     "ConfigurationError",
+    "ConnectionFailed",
     "ConsentRequired",
     "DeadlineExceeded",
     "GrantRefused",
@@ -435,10 +437,21 @@ class GraphError(AadWebError):
 
 
 class TransportError(AadWebError):
-    """The connection failed, TLS failed, the body was too large, or a redirect was refused."""
+    """A call failed: its answer could not be used (body too large, undecodable), or it could not
+    be made (an invalid URL or header). The subclasses say when the network or the time failed."""
 
     status = 502
-    user_message = "The sign-in service could not be reached. Please try again in a moment."
+    user_message = "The call to the sign-in service failed. Please try again in a moment."
+
+
+class ConnectionFailed(TransportError):
+    """The upstream could not be reached: connection refused or reset, host name not resolved,
+    TLS handshake failed, the connection closed before a whole answer. Usually passes: 503, and
+    ``retry_after`` seconds before trying again (DESIGN.md, "What the browser gets")."""
+
+    status = 503
+    user_message = "The sign-in service could not be reached."
+    retry_after = 5
 
 
 class DeadlineExceeded(TransportError):

@@ -3,7 +3,8 @@
 ``Secret("code", value)`` prints as a fingerprint ``«code:3f9a1c2b7d4e len=812»``: the first
 12 hex digits of SHA-256 of the value and its length, so one value can be followed across a
 transcript without being revealed. ``.reveal()`` is the one way to get the value back and is
-called only where the value goes on the wire or into encrypted storage.
+called only where the value goes on the wire or into encrypted storage. :func:`redact_url`
+hides the password a URL may carry (a Redis URL in ``AADWEB_SESSION_STORE``).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-__all__ = ["Secret", "fingerprint"]
+__all__ = ["Secret", "fingerprint", "redact_url"]
 
 
 def fingerprint(kind: str, value: str | bytes) -> str:
@@ -66,3 +67,17 @@ class Secret:
 
     def __reduce__(self) -> str | tuple[object, ...]:  # pickling would write the value in clear
         raise TypeError("Secret values cannot be pickled")
+
+
+def redact_url(url: str) -> str:
+    """``url`` with the password of its ``user:password@`` part replaced by ``***``, for messages
+    and reprs (e.g. a Redis password in ``AADWEB_SESSION_STORE``). Works on malformed URLs too."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    authority, slash, path = rest.partition("/")
+    userinfo, at, host = authority.rpartition("@")
+    if not at or ":" not in userinfo:
+        return url
+    user = userinfo.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}{slash}{path}"

@@ -14,85 +14,35 @@ from __future__ import annotations
 
 import math
 import os
-import re
-import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
-from typing import Any, Final, TypeVar
-from urllib.parse import urlsplit
+from typing import Any, Final
 
-from cryptography import x509
-
+from aadweb._config_checks import (
+    DOMAIN_RE,
+    GUID_RE,
+    MIN_SECRET_KEY_LENGTH,
+    WEAK_SECRET_KEYS,
+    ca_bundle_problems,
+    session_time_problems,
+    url_problems,
+)
+from aadweb._config_read import PARSERS, read_toml, text
+from aadweb.clouds import CLOUDS, Cloud
 from aadweb.errors import ConfigurationError
 from aadweb.gate_settings import gate_problems
 from aadweb.protocol.authorize import RESPONSE_TYPES
 from aadweb.protocol.client_assertion import ClientCertificate
-from aadweb.protocol.hosts import is_loopback_host
-from aadweb.secret import Secret
+from aadweb.secret import Secret, redact_url
 
+# Cloud presets live in aadweb.clouds, value checks in aadweb._config_checks, value parsers and
+# the TOML file in aadweb._config_read; CLOUDS, Cloud and redact_url stay importable from here.
 __all__ = ["CLOUDS", "Cloud", "Settings", "env_values", "redact_url"]
 
-GUID_RE: Final = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-DOMAIN_RE: Final = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$")
 MULTI_TENANT: Final = frozenset({"common", "organizations"})
-WEAK_SECRET_KEYS: Final = frozenset({"development", "secret", "changeme", "change-me", "dev", "test"})
-MIN_SECRET_KEY_LENGTH: Final = 32
-#: AADWEB_CA_BUNDLE is read whole at start-up; system bundles are well under 1 MiB.
-MAX_CA_BUNDLE_BYTES: Final = 16 << 20
 #: ``AADWEB_SESSION_LIFETIME``: default 8 hours (a working day), bounds 5 minutes to 90 days
 #: (Azure AD's refresh tokens end after 90 days of inactivity: a session cannot outlive that).
 DEFAULT_SESSION_LIFETIME: Final = 28800
-MIN_SESSION_LIFETIME: Final = 300
-MAX_SESSION_LIFETIME: Final = 90 * 86400
-#: ``AADWEB_SESSION_IDLE`` is 0 (off) or at least a minute: shorter would end sessions while
-#: the user reads one page.
-MIN_SESSION_IDLE: Final = 60
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Cloud:
-    """A national cloud: where its authority and Graph live, and its v1 issuer prefix."""
-
-    name: str
-    authority_host: str
-    graph_root: str
-    issuer_prefix: str
-
-
-CLOUDS: Final[Mapping[str, Cloud]] = {
-    "public": Cloud(
-        name="public",
-        authority_host="https://login.microsoftonline.com",
-        graph_root="https://graph.microsoft.com",
-        issuer_prefix="https://sts.windows.net/",
-    ),
-    "usgov": Cloud(
-        name="usgov",
-        authority_host="https://login.microsoftonline.us",
-        graph_root="https://graph.microsoft.us",
-        issuer_prefix="https://sts.windows.net/",
-    ),
-    "china": Cloud(
-        name="china",
-        authority_host="https://login.chinacloudapi.cn",
-        graph_root="https://microsoftgraph.chinacloudapi.cn",
-        issuer_prefix="https://sts.chinacloudapi.cn/",
-    ),
-}
-
-
-def redact_url(url: str) -> str:
-    """``url`` with the password of its ``user:password@`` part replaced by ``***``, for messages
-    and reprs (e.g. a Redis password in ``AADWEB_SESSION_STORE``). Works on malformed URLs too."""
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        return url
-    authority, slash, path = rest.partition("/")
-    userinfo, at, host = authority.rpartition("@")
-    if not at or ":" not in userinfo:
-        return url
-    user = userinfo.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{host}{slash}{path}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -205,9 +155,9 @@ class Settings:
             p.append("A client credential is required: set AADWEB_CLIENT_SECRET or AADWEB_CLIENT_CERTIFICATE.")
         if self.cloud not in CLOUDS:
             p.append(f"AADWEB_CLOUD must be one of {', '.join(CLOUDS)}, not {self.cloud!r}.")
-        p += _url_problems("AADWEB_AUTHORITY_HOST", self.authority_host, allow_path=False)
-        p += _url_problems("AADWEB_GRAPH_URL", self.graph_url, allow_path=True)
-        p += _url_problems("AADWEB_REDIRECT_URI", self.redirect_uri, allow_path=True)
+        p += url_problems("AADWEB_AUTHORITY_HOST", self.authority_host, allow_path=False)
+        p += url_problems("AADWEB_GRAPH_URL", self.graph_url, allow_path=True)
+        p += url_problems("AADWEB_REDIRECT_URI", self.redirect_uri, allow_path=True)
         if len(self.redirect_uri.encode()) > 255:
             p.append("AADWEB_REDIRECT_URI is longer than the 255 bytes Azure AD accepts.")
         if not self.resource:
@@ -237,11 +187,11 @@ class Settings:
             p.append("AADWEB_HTTP_TIMEOUT must be a number of seconds above 0 and at most 120.")
         if not 0 <= self.clock_skew <= 600:
             p.append("AADWEB_CLOCK_SKEW must be a whole number of seconds from 0 to 600.")
-        p += _session_time_problems(self.session_lifetime, self.session_idle)
+        p += session_time_problems(self.session_lifetime, self.session_idle)
         if self.proxy is not None:
-            p += _url_problems("AADWEB_PROXY", self.proxy, allow_path=False, allow_http=True)
+            p += url_problems("AADWEB_PROXY", self.proxy, allow_path=False, allow_http=True)
         if self.ca_bundle is not None:
-            p += _ca_bundle_problems(self.ca_bundle)
+            p += ca_bundle_problems(self.ca_bundle)
         p += gate_problems(app=self.app, route_prefix=self.route_prefix, public_paths=self.public_paths,
                            require_roles=self.require_roles, require_groups=self.require_groups)
         return p
@@ -266,7 +216,7 @@ class Settings:
             if name not in known:
                 continue
             attr = name.removeprefix("AADWEB_").lower()
-            parser = _PARSERS.get(attr, _text)
+            parser = PARSERS.get(attr, text)
             try:
                 value = parser(raw.strip())
             except ValueError as exc:
@@ -293,167 +243,6 @@ def env_values(environ: Mapping[str, str] | None = None) -> tuple[dict[str, str]
     values: dict[str, str] = {}
     config_path = env.get("AADWEB_CONFIG")
     if config_path:
-        values.update(_read_toml(config_path, problems))
+        values.update(read_toml(config_path, problems))
     values.update({k: v for k, v in env.items() if k.startswith("AADWEB_") and k != "AADWEB_CONFIG"})
     return values, problems
-
-
-# --- parsers: one per typed field; each raises ValueError with the end of a sentence -----
-
-T = TypeVar("T")
-
-
-def _text(raw: str) -> str | None:
-    return raw or None
-
-
-def _secret(kind: str) -> Callable[[str], Secret | None]:
-    def parse(raw: str) -> Secret | None:
-        return Secret(kind, raw) if raw else None
-
-    return parse
-
-
-def _bool(raw: str) -> bool:
-    lowered = raw.lower()
-    if lowered in ("1", "true", "yes", "on"):
-        return True
-    if lowered in ("", "0", "false", "no", "off"):
-        return False
-    raise ValueError(f"must be 1 or 0, not {raw!r}.")
-
-
-def _int(raw: str) -> int:
-    try:
-        return int(raw)
-    except ValueError:
-        raise ValueError(f"must be a whole number, not {raw!r}.") from None
-
-
-def _float(raw: str) -> float:
-    try:
-        return float(raw)
-    except ValueError:
-        raise ValueError(f"must be a number, not {raw!r}.") from None
-
-
-def _tenant_list(raw: str) -> tuple[str, ...]:
-    return tuple(t for t in (part.strip() for part in raw.split(",")) if t)
-
-
-def _certificate(raw: str) -> ClientCertificate | None:
-    if not raw:
-        return None
-    try:
-        with open(raw, "rb") as fh:
-            pem = fh.read(1 << 20)
-    except OSError as exc:
-        raise ValueError(f"cannot be read ({exc.strerror or exc.__class__.__name__}): {raw}") from None
-    try:
-        return ClientCertificate.from_pem(pem, path=raw)
-    except ValueError as exc:
-        raise ValueError(f"{raw} {exc}.") from None
-
-
-_PARSERS: Final[Mapping[str, Callable[[str], Any]]] = {
-    "client_secret": _secret("client_secret"),
-    "secret_key": _secret("secret_key"),
-    "client_certificate": _certificate,
-    "allowed_tenants": _tenant_list,
-    "public_paths": _tenant_list,
-    "require_roles": _tenant_list,
-    "require_groups": _tenant_list,
-    "route_prefix": lambda raw: raw,
-    "wire_view": _bool,
-    "wire_personal": _bool,
-    "app_signing_keys": _bool,
-    "trusted_proxy_hops": _int,
-    "clock_skew": _int,
-    "session_lifetime": _int,
-    "session_idle": _int,
-    "http_timeout": _float,
-    "tenant": lambda raw: raw,
-    "client_id": lambda raw: raw,
-}
-
-
-def _read_toml(path: str, problems: list[str]) -> dict[str, str]:
-    try:
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
-    except OSError as exc:
-        problems.append(f"AADWEB_CONFIG file {path} cannot be read ({exc.strerror or exc.__class__.__name__}).")
-        return {}
-    except tomllib.TOMLDecodeError as exc:
-        problems.append(f"AADWEB_CONFIG file {path} is not valid TOML ({exc}).")
-        return {}
-    out: dict[str, str] = {}
-    for key, value in data.items():
-        if isinstance(value, bool):
-            out[key] = "1" if value else "0"
-        elif isinstance(value, (str, int, float)):
-            out[key] = str(value)
-        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
-            out[key] = ",".join(value)
-        else:
-            problems.append(f"AADWEB_CONFIG key {key} must be a string, number, boolean or list of strings.")
-    return out
-
-
-def _session_time_problems(lifetime: int, idle: int) -> list[str]:
-    """DESIGN.md, Sessions: a session ends ``AADWEB_SESSION_LIFETIME`` seconds after sign-in and,
-    when ``AADWEB_SESSION_IDLE`` is set, that many seconds after its last request."""
-    p: list[str] = []
-    if isinstance(lifetime, bool) or not isinstance(lifetime, int) or not (
-        MIN_SESSION_LIFETIME <= lifetime <= MAX_SESSION_LIFETIME
-    ):
-        p.append(
-            f"AADWEB_SESSION_LIFETIME must be a whole number of seconds from {MIN_SESSION_LIFETIME} (5 minutes) "
-            f"to {MAX_SESSION_LIFETIME} (90 days)."
-        )
-    if isinstance(idle, bool) or not isinstance(idle, int) or not (idle == 0 or idle >= MIN_SESSION_IDLE):
-        p.append(f"AADWEB_SESSION_IDLE must be 0 (off) or a whole number of seconds, at least {MIN_SESSION_IDLE}.")
-    elif not p and idle > lifetime:
-        p.append(
-            f"AADWEB_SESSION_IDLE ({idle}) is longer than AADWEB_SESSION_LIFETIME ({lifetime}), so it would never "
-            "end a session: lower it, or set 0 to turn the idle limit off."
-        )
-    return p
-
-
-def _ca_bundle_problems(path: str) -> list[str]:
-    """AADWEB_CA_BUNDLE must be a readable PEM file holding at least one certificate: the roots
-    outbound https is verified against instead of certifi's (e.g. a TLS-inspecting proxy's CA)."""
-    try:
-        with open(path, "rb") as fh:
-            pem = fh.read(MAX_CA_BUNDLE_BYTES + 1)
-    except OSError as exc:
-        return [f"AADWEB_CA_BUNDLE {path} cannot be read ({exc.strerror or exc.__class__.__name__})."]
-    if len(pem) > MAX_CA_BUNDLE_BYTES:
-        return [f"AADWEB_CA_BUNDLE {path} is larger than {MAX_CA_BUNDLE_BYTES >> 20} MiB: not a CA bundle."]
-    try:
-        x509.load_pem_x509_certificates(pem)
-    except ValueError:
-        return [f"AADWEB_CA_BUNDLE {path} holds no readable PEM certificate: it must be a PEM file of CA certificates "
-                "(-----BEGIN CERTIFICATE-----)."]
-    return []
-
-
-def _url_problems(name: str, url: str, *, allow_path: bool, allow_http: bool = False) -> list[str]:
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError:
-        return [f"{name} {redact_url(url)!r} is not a valid URL."]
-    if parts.scheme not in ("https", "http") or not host:
-        return [f"{name} must be an absolute https:// URL, not {redact_url(url)!r}."]
-    if parts.scheme == "http" and not (allow_http or is_loopback_host(host)):
-        return [f"{name} must use https:// (plain http is allowed only for localhost / 127.0.0.1 / ::1)."]
-    if parts.fragment or (parts.query and name != "AADWEB_GRAPH_URL"):
-        return [f"{name} must not carry a query string or fragment."]
-    if parts.username or parts.password:
-        return [f"{name} must not carry a user name or password."]
-    if not allow_path and parts.path not in ("", "/"):
-        return [f"{name} must be scheme://host[:port] only, without a path."]
-    return []

@@ -10,6 +10,15 @@
           settings = demo_settings(emulator_url=server.url, redirect_uri="http://localhost:5000/getAToken")
           app = create_app(settings)
 
+* the same over https, for clients that insist on it (MSAL, ADAL): ``tls=True`` makes a
+  throwaway CA and a certificate for the loopback names; ``server.ca_file`` is the CA to trust::
+
+      with EmulatorServer(Emulator(), tls=True) as server:     # https://127.0.0.1:<port>
+          app = msal.ConfidentialClientApplication(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET,
+              authority=f"{server.url}/{DEMO_TENANT_ID}", verify=str(server.ca_file))
+          settings = demo_settings(emulator_url=server.url, redirect_uri=...,
+                                   ca_bundle=str(server.ca_file))
+
 * :func:`demo_settings`: the settings ``aadweb demo`` uses (the emulator's tenant and app, a
   throwaway secret key, the ``memory:`` store);
 * :class:`DevServer`: the development server of ``aadweb serve`` (no query string in its log);
@@ -37,6 +46,7 @@ from aadweb.emulator import (
     Emulator,
     EmulatorServer,
     Fault,
+    TlsFiles,
 )
 from aadweb.settings import Settings
 from aadweb.transport import MockHandler, MockTransport
@@ -53,6 +63,7 @@ __all__ = [
     "Fault",
     "MockHandler",
     "MockTransport",
+    "TlsFiles",
     "demo_settings",
     "register_demo_redirect",
 ]
@@ -64,13 +75,14 @@ DEMO_ENV_PASSTHROUGH: Final = ("AADWEB_SESSION_STORE", "AADWEB_RESPONSE_TYPE", "
 
 def demo_settings(
     *, emulator_url: str, redirect_uri: str, environ: Mapping[str, str] | None = None,
-    secret_key: str | None = None, wire_log: str | None = None,
+    secret_key: str | None = None, wire_log: str | None = None, ca_bundle: str | None = None,
 ) -> Settings:
     """Settings for the demo: the emulator's tenant and app, a throwaway secret key.
 
     Only :data:`DEMO_ENV_PASSTHROUGH` are taken from ``environ``; the session store defaults
     to ``memory:`` (one process, nothing written to disk). With ``wire_log`` the wire transcript
     goes there and its page is on (``AADWEB_WIRE_LOG`` / ``AADWEB_WIRE_VIEW=0`` override).
+    ``ca_bundle``: the CA file of an emulator served with ``tls=True`` (``AADWEB_CA_BUNDLE``).
     """
     env = os.environ if environ is None else environ
     values = {
@@ -83,6 +95,8 @@ def demo_settings(
         "AADWEB_SECRET_KEY": secret_key or secrets.token_urlsafe(48),
         "AADWEB_SESSION_STORE": "memory:",
     }
+    if ca_bundle:
+        values["AADWEB_CA_BUNDLE"] = ca_bundle
     if wire_log:
         values.update({"AADWEB_WIRE_LOG": wire_log, "AADWEB_WIRE_VIEW": "1"})
     values.update({name: env[name] for name in DEMO_ENV_PASSTHROUGH if env.get(name)})

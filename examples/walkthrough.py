@@ -50,6 +50,7 @@ from aadweb.protocol.pkce import code_challenge_s256
 from aadweb.secret import Secret, fingerprint
 from aadweb.settings import Settings
 from aadweb.transcript.render import Style, render_record
+from aadweb.transcript.schema import parse_record
 from aadweb.transcript.writer import Transcript
 from aadweb.transport import RecordingTransport, RequestsTransport
 
@@ -131,7 +132,7 @@ def main(argv: list[str] | None = None, *, emulator: Emulator | None = None, out
             nonlocal legs
             legs += 1
             p.line()
-            for line in render_record(legs, record, Style(color=False)):
+            for line in render_record(legs, parse_record(record), Style(color=False)):
                 p.line(line, indent=2)
 
         wire_log = argv[argv.index("--wire") + 1] if argv and "--wire" in argv[:-1] else None

@@ -2,12 +2,15 @@
 # Install the Debian packages the test suite needs, when they are missing:
 #   chromium       real-browser sign-in test (driven by Playwright with executable_path)
 #   redis-server   the Redis session store's contract test
+#   nginx          forward auth in front of a non-Python app (tests/gate/test_nginx.py; /usr/sbin/nginx)
 # Needs root (CI and the developer machines run as root); otherwise it says what to install.
 set -euo pipefail
 
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+# /usr/sbin is not on every PATH (a non-root shell's, often): look there too
+{ command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; } || need+=(nginx)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then

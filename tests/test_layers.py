@@ -29,7 +29,9 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("aadweb._version", "aadweb.secret", "aadweb._fs", "aadweb.user"),
     ("aadweb.errors",),
     ("aadweb.protocol",),
-    ("aadweb.settings", "aadweb.gate_settings"),
+    # settings.py split by responsibility: cloud presets, per-value checks, value parsers and the TOML file.
+    ("aadweb.settings", "aadweb.clouds", "aadweb._config_checks", "aadweb._config_read",
+     "aadweb.gate_settings"),
     ("aadweb.transport",),
     ("aadweb.transcript", "aadweb.flow"),
     ("aadweb.authority", "aadweb.graph", "aadweb.keycache"),

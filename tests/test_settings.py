@@ -61,3 +61,18 @@ def test_session_limits_must_be_whole_numbers() -> None:
         "AADWEB_SESSION_LIFETIME must be a whole number, not '8h'.",
         "AADWEB_SESSION_IDLE must be a whole number, not '1.5'.",
     ]
+
+
+def test_the_public_names_stay_importable_from_aadweb_settings() -> None:
+    """settings.py is split by responsibility (clouds.py, _config_checks.py, _config_read.py,
+    redact_url in secret.py); what others import from aadweb.settings is still there."""
+    import aadweb.clouds
+    import aadweb.secret
+    import aadweb.settings
+
+    assert sorted(aadweb.settings.__all__) == ["CLOUDS", "Cloud", "Settings", "env_values", "redact_url"]
+    for name in aadweb.settings.__all__:
+        assert hasattr(aadweb.settings, name), name
+    assert aadweb.settings.CLOUDS is aadweb.clouds.CLOUDS and aadweb.settings.Cloud is aadweb.clouds.Cloud
+    assert aadweb.settings.redact_url is aadweb.secret.redact_url
+    assert aadweb.settings.redact_url("redis://u:pw@h:6379/0") == "redis://u:***@h:6379/0"

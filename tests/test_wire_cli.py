@@ -118,15 +118,16 @@ def test_the_console_script_reads_standard_input(two_sign_ins: tuple[Path, set[s
     assert len(proc.stdout.splitlines()) == len(records(path))
 
 
-def test_har_export_survives_a_hand_edited_record(tmp_path: Path) -> None:
-    from aadweb.cli import main
-
+def test_har_export_skips_a_hand_edited_record_of_the_wrong_shape(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
     log = tmp_path / "wire.jsonl"
     record = {"v": 1, "ts": 1.0, "time": "2026-11-24T00:00:00Z", "pid": 1, "seq": 1, "flow": "f" * 16, "leg": "token",
               "method": "POST", "url": "https://login.example/t/oauth2/token",
               "request": {"headers": [], "body": None},
               "response": {"status": "two hundred", "headers": [], "body": {"mime": "application/json", "size": "x"}}}
-    log.write_text(json.dumps(record) + "\n")
+    fine = {**record, "seq": 2, "response": {"status": 200, "headers": [], "body": None}}
+    log.write_text(json.dumps(record) + "\n" + json.dumps(fine) + "\n")
     assert main(["wire", str(log), "--har", str(tmp_path / "out.har")]) == 0
+    assert "1 lines are not transcript records; skipped" in capsys.readouterr().err
     har = json.loads((tmp_path / "out.har").read_text())
-    assert har["log"]["entries"][0]["response"]["status"] == 0
+    assert [e["response"]["status"] for e in har["log"]["entries"]] == [200]

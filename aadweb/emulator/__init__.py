@@ -1,4 +1,4 @@
-"""A local Azure AD v1 authority and Microsoft Graph, for development and tests.
+"""A local Azure AD authority (v1.0 and v2.0) and Microsoft Graph, for development and tests.
 
 An independent oracle: it shares no code with the aadweb client (it never imports
 ``aadweb.protocol``, ``aadweb.transport``, ``aadweb.transcript``, ``aadweb.authority`` or ``aadweb.graph``), so a
@@ -8,6 +8,9 @@ protocol bug cannot hide on both sides. See DESIGN.md, "Emulator"::
     with EmulatorServer(emu) as srv:                 # loopback, free port, daemon thread
         authority = f"{srv.url}/{DEMO_TENANT_ID}"
         emu.faults.add(Fault(kind="error", endpoint="token", aadsts=70008, times=1))
+
+    with EmulatorServer(emu, tls=True) as srv:       # https; trust srv.ca_file
+        v2_metadata = f"{srv.url}/{DEMO_TENANT_ID}/v2.0/.well-known/openid-configuration"
 
 App roles, groups (with group overage) and consent, for the gate's tests::
 
@@ -46,6 +49,7 @@ from ._model import (
     Tenant,
 )
 from ._server import EmulatorServer
+from ._tls import TlsFiles
 
 __all__ = [
     "DEMO_API",
@@ -77,5 +81,6 @@ __all__ = [
     "OverageLimits",
     "SeenRequest",
     "Tenant",
+    "TlsFiles",
     "main",
 ]

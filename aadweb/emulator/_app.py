@@ -1,12 +1,20 @@
-"""The :class:`Emulator`: a WSGI app that plays Azure AD v1 and Microsoft Graph.
+"""The :class:`Emulator`: a WSGI app that plays Azure AD (v1.0 and v2.0) and Microsoft Graph.
 
-Routes (``{tenant}`` = tenant GUID, verified domain, ``common`` or ``organizations``)::
+Routes (``{tenant}`` = tenant GUID, verified domain, ``common`` or ``organizations``; the
+fault endpoint each answers for on the right)::
 
-    GET       /{tenant}/.well-known/openid-configuration   metadata
-    GET       /{tenant}/discovery/keys[?appid=...]          keys
-    GET, POST /{tenant}/oauth2/authorize                    authorize (page, sign-in)
-    POST      /{tenant}/oauth2/token                        token
-    GET       /{tenant}/oauth2/logout                       logout
+    GET       /{tenant}/.well-known/openid-configuration        metadata
+    GET       /{tenant}/v2.0/.well-known/openid-configuration   metadata (v2.0)
+    GET       /common/discovery/instance                        metadata (instance discovery)
+    GET       /{tenant}/discovery/keys[?appid=...]               keys
+    GET       /{tenant}/discovery/v2.0/keys[?appid=...]          keys (v2.0: issuer per key)
+    GET, POST /{tenant}/oauth2/authorize                         authorize (page, sign-in)
+    GET, POST /{tenant}/oauth2/v2.0/authorize                    authorize (v2.0: scopes)
+    POST      /{tenant}/oauth2/token                             token
+    POST      /{tenant}/oauth2/v2.0/token                        token (v2.0)
+    GET       /{tenant}/oauth2/logout, /oauth2/v2.0/logout       logout
+    GET       /{tenant}/oauth2/checksession                      logout (check_session_iframe)
+    GET, POST /oidc/userinfo, /{tenant}/openid/userinfo          graph (OIDC UserInfo)
     GET       /v1.0/me                                      graph
     GET       /v1.0/{me | users/<id>}/memberOf              graph (group memberships)
     GET       /v1.0/{me | users/<id>}/transitiveMemberOf    graph (the same: no nested groups here)
@@ -55,8 +63,9 @@ from ._context import Call
 from ._discovery import handle_keys, handle_logout, handle_metadata
 from ._errors import Diag, json_response
 from ._faults import Fault, FaultSet
-from ._graph import handle_me, handle_member_objects, handle_member_of
+from ._graph import handle_me, handle_member_objects, handle_member_of, handle_userinfo
 from ._groups import DEMO_GROUPS, DEMO_MEMBERSHIPS, Group, GroupDirectory, OverageLimits
+from ._instance import handle_instance_discovery
 from ._keys import KeyRing
 from ._mint import Minter
 from ._model import (
@@ -72,9 +81,10 @@ from ._model import (
     Directory,
     Tenant,
 )
-from ._pages import html_response, index_page
+from ._pages import check_session_page, html_response, index_page
 from ._respond import serve_with_faults
-from ._token import handle_token
+from ._token import token_response, token_v1
+from ._token_v2 import token_v2
 from ._tokens import GrantStore, id_token_claims
 
 if TYPE_CHECKING:
@@ -85,13 +95,24 @@ __all__ = ["Emulator", "SeenRequest"]
 log = logging.getLogger("aadweb.emulator")
 
 _Handler = Callable[["Emulator", Call], Response]
+
+
+def handle_token(emu: Emulator, call: Call) -> Response:
+    grants = token_v2 if call.v2 else token_v1
+    return token_response(call, lambda: grants(emu, call))
+
+
 _HANDLERS: dict[str, _Handler] = {
     "metadata": handle_metadata, "keys": handle_keys, "authorize": handle_authorize,
     "token": handle_token, "logout": handle_logout, "graph": handle_me,
     "graph_member_of": handle_member_of, "graph_member_objects": handle_member_objects,
+    "instance": handle_instance_discovery, "userinfo": handle_userinfo,
+    "checksession": lambda emu, call: html_response(check_session_page()),
 }
-#: The fault endpoint each handler answers for (default: its own name).
-_FAULT_ENDPOINT = {"graph_member_of": "graph", "graph_member_objects": "graph"}
+#: The fault endpoint each handler answers for (default: its own name). An endpoint name
+#: ending in ``_v2`` is served by the same handler with ``Call.version`` "2.0".
+_FAULT_ENDPOINT = {"graph_member_of": "graph", "graph_member_objects": "graph",
+                   "instance": "metadata", "userinfo": "graph", "checksession": "logout"}
 
 
 def _host_name(host: str) -> str:
@@ -169,6 +190,17 @@ class Emulator(DirectoryAdmin):
             Rule("/<tenant>/oauth2/authorize", endpoint="authorize", methods=["GET", "POST"]),
             Rule("/<tenant>/oauth2/token", endpoint="token", methods=["POST"]),
             Rule("/<tenant>/oauth2/logout", endpoint="logout", methods=["GET"]),
+            Rule("/<tenant>/v2.0/.well-known/openid-configuration", endpoint="metadata_v2",
+                 methods=["GET"]),
+            Rule("/common/discovery/instance", endpoint="instance", methods=["GET"]),
+            Rule("/<tenant>/discovery/v2.0/keys", endpoint="keys_v2", methods=["GET"]),
+            Rule("/<tenant>/oauth2/v2.0/authorize", endpoint="authorize_v2",
+                 methods=["GET", "POST"]),
+            Rule("/<tenant>/oauth2/v2.0/token", endpoint="token_v2", methods=["POST"]),
+            Rule("/<tenant>/oauth2/v2.0/logout", endpoint="logout_v2", methods=["GET"]),
+            Rule("/<tenant>/oauth2/checksession", endpoint="checksession", methods=["GET"]),
+            Rule("/oidc/userinfo", endpoint="userinfo", methods=["GET", "POST"]),
+            Rule("/<tenant>/openid/userinfo", endpoint="userinfo", methods=["GET", "POST"]),
             Rule("/v1.0/me", endpoint="graph", methods=["GET"], strict_slashes=False),
             Rule("/v1.0/me/memberOf", endpoint="graph_member_of", methods=["GET"]),
             Rule("/v1.0/users/<uid>/memberOf", endpoint="graph_member_of", methods=["GET"]),
@@ -282,15 +314,18 @@ class Emulator(DirectoryAdmin):
                 clients=[(c.client_id, c.redirect_uris) for c in self.directory.clients()],
             ))
         segment = str(values.get("tenant", ""))
+        v2 = endpoint.endswith("_v2")
+        name = endpoint.removesuffix("_v2")
         call = Call(
             request=request,
             diag=Diag.for_request(request, self.clock()),
             base_url=base_url,
             segment=segment,
             scope=self.directory.resolve(segment) if segment else None,
+            version="2.0" if v2 else "1.0",
         )
-        handler = _HANDLERS[endpoint]
-        return serve_with_faults(self.faults, _FAULT_ENDPOINT.get(endpoint, endpoint),
+        handler = _HANDLERS[name]
+        return serve_with_faults(self.faults, _FAULT_ENDPOINT.get(name, name),
                                  call.diag, base_url, lambda: handler(self, call))
 
     def _record(self, request: _Request) -> None:

@@ -1,4 +1,5 @@
-"""``/{tenant}/oauth2/authorize``: the sign-in page (GET) and the sign-in itself (POST).
+"""``/{tenant}/oauth2/authorize`` and ``/{tenant}/oauth2/v2.0/authorize``: the sign-in page
+(GET) and the sign-in itself (POST).
 
 Azure validates in this order, and so does the emulator:
 
@@ -13,6 +14,11 @@ query parameters plus ``user`` (upn or oid of a user of the tenant) to sign in, 
 ``cancel`` to answer ``error=access_denied``. Success: a single-use code bound to
 client_id, redirect_uri, resource, user, nonce and the PKCE challenge; ``session_state``
 (a GUID); and in the hybrid flow an RS256 id_token with ``nonce`` and ``c_hash``.
+
+v2.0: ``scope`` (required; see ``_scopes.py``) instead of ``resource`` (refused there:
+AADSTS901002); an id_token needs ``openid``; permissions of several resources may be asked
+at once (signing in consents to each). The code remembers the scopes; the id_token is a
+v2.0 one shaped by ``profile``/``email``.
 """
 
 from __future__ import annotations
@@ -25,11 +31,12 @@ from urllib.parse import urlencode
 
 from werkzeug.wrappers import Response
 
-from ._consent import ANY, has_consent, resolve_resource
+from ._consent import ANY, Resource, has_consent, resolve_resource
 from ._context import Call
 from ._errors import AADSTS_MESSAGES, AadError, default_aadsts
 from ._model import ClientRegistration, DemoUser, Directory, TenantScope
 from ._pages import error_page, form_post_page, html_response, sign_in_page
+from ._scopes import ScopeError, ScopeRequest, parse_scopes
 from ._tokens import CODE_LIFETIME, CodeGrant
 
 if TYPE_CHECKING:
@@ -70,6 +77,8 @@ def handle_authorize(emu: Emulator, call: Call) -> Response:
     if mode not in _MODES:
         mode = "query" if kinds == {"code"} else "fragment"
     error = _request_error(emu.directory, client, params, kinds)
+    if error is None and call.v2:
+        error = _v2_error(emu.directory, call, client, params, kinds)
     fault = emu.faults.take("authorize", ("error",)) if error is None else None
     if fault is not None:
         name = fault.error or "access_denied"
@@ -151,6 +160,33 @@ def _request_error(
     return _pkce_error(params)
 
 
+def _v2_scopes(
+    directory: Directory, call: Call, client: ClientRegistration, params: Mapping[str, str]
+) -> ScopeRequest:
+    assert call.scope is not None
+    return parse_scopes(directory, client, params.get("scope", ""), tenant=call.segment)
+
+
+def _v2_error(
+    directory: Directory, call: Call, client: ClientRegistration, params: Mapping[str, str],
+    kinds: set[str],
+) -> AadError | None:
+    if "resource" in params:
+        return AadError(error="invalid_request", aadsts=901002, message=(
+            "The 'resource' request parameter is not supported."))
+    if not params.get("scope", "").strip():
+        return AadError(error="invalid_request", aadsts=900144, message=(
+            "The request body must contain the following parameter: 'scope'."))
+    try:
+        asked = _v2_scopes(directory, call, client, params)
+    except ScopeError as exc:
+        return exc.error
+    if "id_token" in kinds and not asked.wants("openid"):  # OIDC Core 3.1.2.1
+        return AadError(error="invalid_request", aadsts=9002313, message=(
+            "Invalid request. The 'openid' scope is required when an id_token is requested."))
+    return None
+
+
 def _pkce_error(params: Mapping[str, str]) -> AadError | None:
     challenge = params.get("code_challenge")
     method = params.get("code_challenge_method")
@@ -173,11 +209,9 @@ def _sign_in_page(
 ) -> Response:
     assert call.scope is not None
     hidden = {k: v for k, v in params.items() if k not in ("user", "cancel")}
-    resource = resolve_resource(emu.directory, params.get("resource") or "")
-    consent = None
-    if resource is not None and (resource.app is None
-                                 or resource.app.client_id != client.client_id):
-        consent = f"{resource.name} ({resource.scope})"
+    wanted = [f"{r.name} ({r.scope})" for r in _resources(emu, call, client, params)
+              if r.app is None or r.app.client_id != client.client_id]
+    consent = ", ".join(wanted) if wanted else None
     if params.get("prompt") not in _CONSENT_PROMPTS:
         consent = None
     return html_response(sign_in_page(
@@ -194,21 +228,30 @@ def _sign_in_page(
 _CONSENT_PROMPTS = ("consent", "admin_consent")
 
 
+def _resources(
+    emu: Emulator, call: Call, client: ClientRegistration, params: Mapping[str, str]
+) -> list[Resource]:
+    """The resources the request names (v1: ``resource``; v2.0: the scopes' resources)."""
+    if call.v2:
+        return [r.resource for r in _v2_scopes(emu.directory, call, client, params).resources]
+    resource = resolve_resource(emu.directory, params.get("resource") or "")
+    return [resource] if resource is not None else []
+
+
 def _record_consent(
-    emu: Emulator, client: ClientRegistration, user: DemoUser, params: Mapping[str, str]
+    emu: Emulator, call: Call, client: ClientRegistration, user: DemoUser,
+    params: Mapping[str, str],
 ) -> None:
     """Signing in to a request for a resource is consenting to it (Azure shows its consent
     screen then, and always with ``prompt=consent``); ``prompt=admin_consent`` consents for
     every user of the tenant."""
-    resource = resolve_resource(emu.directory, params.get("resource") or "")
-    if resource is None:
-        return
     prompt = params.get("prompt")
-    if prompt == "admin_consent":
-        emu.consents.grant(user.tenant_id, ANY, client.client_id, resource.key)
-    elif prompt == "consent" or not has_consent(emu.directory, emu.consents, client, user,
-                                                resource):
-        emu.consents.grant(user.tenant_id, user.oid, client.client_id, resource.key)
+    for resource in _resources(emu, call, client, params):
+        if prompt == "admin_consent":
+            emu.consents.grant(user.tenant_id, ANY, client.client_id, resource.key)
+        elif prompt == "consent" or not has_consent(emu.directory, emu.consents, client,
+                                                    user, resource):
+            emu.consents.grant(user.tenant_id, user.oid, client.client_id, resource.key)
 
 
 def _scope_name(scope: TenantScope) -> str:
@@ -229,7 +272,7 @@ def _sign_in(
             trace_id=call.diag.trace_id, correlation_id=call.diag.correlation_id,
             timestamp=call.diag.timestamp,
         ), status=400)
-    _record_consent(emu, client, user, params)
+    _record_consent(emu, call, client, user, params)
     nonce = params.get("nonce") or None
     challenge = params.get("code_challenge") or None
     answer: dict[str, str] = {}
@@ -237,18 +280,21 @@ def _sign_in(
     if "code" in kinds:
         code = emu.grants.new_code(CodeGrant(
             client_id=client.client_id, redirect_uri=redirect_uri,
-            resource=params.get("resource") or None, user=user, nonce=nonce,
-            code_challenge=challenge,
+            resource=None if call.v2 else params.get("resource") or None, user=user,
+            nonce=nonce, code_challenge=challenge,
             code_challenge_method=(params.get("code_challenge_method") or "plain")
             if challenge else None,
             expires_at=call.now + CODE_LIFETIME, ipaddr=call.ipaddr,
+            version=call.version, scope=params.get("scope") if call.v2 else None,
         ))
         answer["code"] = code
     if "id_token" in kinds:
+        oidc = _v2_scopes(emu.directory, call, client, params).oidc if call.v2 else None
         answer["id_token"] = emu.minter.front_channel_id_token(
             user, client.client_id, call.now, ipaddr=call.ipaddr, nonce=nonce, code=code,
             extra=emu.authorization_claims(client, user, front_channel=True,
                                            graph_base=call.base_url),
+            v2_scopes=oidc,
         )
     return _callback(redirect_uri, mode, answer, params.get("state"),
                      session_state=str(uuid.uuid4()))

@@ -19,6 +19,12 @@ class Call:
     base_url: str
     segment: str
     scope: TenantScope | None
+    #: The endpoint's version: "1.0" (``/oauth2/...``) or "2.0" (``/oauth2/v2.0/...``).
+    version: str = "1.0"
+
+    @property
+    def v2(self) -> bool:
+        return self.version == "2.0"
 
     @property
     def now(self) -> float:

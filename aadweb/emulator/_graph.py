@@ -1,14 +1,15 @@
-"""Microsoft Graph for the emulator's access tokens: ``GET /v1.0/me`` (the signed-in user)
-and the user's group memberships, which a client reads when a token says the groups did
-not fit (``hasgroups`` or ``_claim_names``)::
+"""Microsoft Graph for the emulator's access tokens: ``GET /v1.0/me`` (the signed-in user),
+``/oidc/userinfo`` (OpenID Connect UserInfo, which Azure hosts on Graph) and the user's group
+memberships, which a client reads when a token says the groups did not fit (``hasgroups``
+or ``_claim_names``)::
 
     GET  /v1.0/me/memberOf                 GET  /v1.0/users/{id|upn}/memberOf
     POST /v1.0/me/getMemberObjects         POST /v1.0/users/{id|upn}/getMemberObjects
 
-Graph checks the bearer token (signature, ``aud`` = ``https://graph.microsoft.com``,
-lifetime) and answers 401 ``InvalidAuthenticationToken`` with a ``WWW-Authenticate``
-challenge when it fails; a token without ``User.Read`` gets 403
-``Authorization_RequestDenied``. Success is the user with Graph's default ``$select``
+Graph checks the bearer token (signature, ``aud`` = ``https://graph.microsoft.com`` or
+Graph's application id, as v2.0 scopes without a prefix give, lifetime) and answers 401
+``InvalidAuthenticationToken`` with a ``WWW-Authenticate`` challenge when it fails; a token
+without ``User.Read`` gets 403 ``Authorization_RequestDenied``. Success is the user with Graph's default ``$select``
 set, absent values as ``null``, and ``request-id`` / ``client-request-id`` headers.
 
 Memberships (Graph v1.0 "List a user's direct memberships" and "getMemberObjects"):
@@ -33,18 +34,25 @@ from typing import TYPE_CHECKING
 from werkzeug.wrappers import Response
 
 from ._context import Call
-from ._errors import graph_error_response, json_response
+from ._errors import GRAPH_APP_ID, graph_error_response, json_response
 from ._groups import Group
 from ._jws import BadToken, verify_rs256
 from ._model import GRAPH_RESOURCE, DemoUser
+from ._tokens import pairwise_sub
 
 if TYPE_CHECKING:
     from ._app import Emulator
 
-__all__ = ["handle_me", "handle_member_objects", "handle_member_of"]
+__all__ = ["handle_me", "handle_member_objects", "handle_member_of", "handle_userinfo"]
 
 _GRAPH_JSON = ("application/json;odata.metadata=minimal;odata.streaming=true;"
                "IEEE754Compatible=false;charset=utf-8")
+
+
+#: Graph accepts a token whose ``aud`` names it by URL (v1.0 ``resource``, or a v2.0 scope
+#: written ``https://graph.microsoft.com/...``) or by its application id (a v2.0 scope
+#: without a prefix, e.g. ``User.Read``).
+_GRAPH_AUDIENCES = frozenset({GRAPH_RESOURCE, f"{GRAPH_RESOURCE}/", GRAPH_APP_ID})
 
 
 class _Refused(Exception):
@@ -56,6 +64,11 @@ class _Refused(Exception):
 def _caller(emu: Emulator, call: Call) -> tuple[DemoUser, set[str]]:
     """The signed-in user and the delegated scopes of the bearer token; 401
     ``InvalidAuthenticationToken`` unless it is a valid Graph token for a known user."""
+    user, claims = _verified(emu, call)
+    return user, set(str(claims.get("scp", "")).split())
+
+
+def _verified(emu: Emulator, call: Call) -> tuple[DemoUser, dict[str, object]]:
 
     def unauthorized(message: str) -> _Refused:
         return _Refused(graph_error_response("InvalidAuthenticationToken", message,
@@ -69,7 +82,7 @@ def _caller(emu: Emulator, call: Call) -> tuple[DemoUser, set[str]]:
         _, claims = verify_rs256(token.strip(), emu.keys.verification_keys())
     except BadToken as exc:
         raise unauthorized(f"IDX14100: JWT is not well formed or not valid: {exc}.") from exc
-    if claims.get("aud") != GRAPH_RESOURCE:
+    if claims.get("aud") not in _GRAPH_AUDIENCES:
         raise unauthorized("Access token validation failure. Invalid audience.")
     exp, nbf = claims.get("exp"), claims.get("nbf")
     if not isinstance(exp, int) or not isinstance(nbf, int):
@@ -82,7 +95,7 @@ def _caller(emu: Emulator, call: Call) -> tuple[DemoUser, set[str]]:
     user = emu.directory.user_by_oid(str(tid), str(oid))
     if user is None:
         raise unauthorized("Access token validation failure. Unknown user.")
-    return user, set(str(claims.get("scp", "")).split())
+    return user, claims
 
 
 def _denied(call: Call) -> Response:
@@ -121,6 +134,26 @@ def handle_me(emu: Emulator, call: Call) -> Response:
         "id": user.oid,
     }
     return json_response(body, 200, _headers(call), mimetype=_GRAPH_JSON)
+
+
+def handle_userinfo(emu: Emulator, call: Call) -> Response:
+    """OpenID Connect Core 5.3 UserInfo, hosted by Graph (v2.0 ``userinfo_endpoint``): a
+    Graph token with ``openid``; ``sub`` as in the app's id_token, names with ``profile``,
+    ``email`` with ``email``."""
+    try:
+        user, claims = _verified(emu, call)
+    except _Refused as refused:
+        return refused.response
+    scopes = set(str(claims.get("scp", "")).split())
+    if "openid" not in scopes:
+        return _denied(call)
+    body: dict[str, object] = {"sub": pairwise_sub(str(claims.get("appid", "")), user)}
+    if "profile" in scopes:
+        body.update({"name": user.name, "family_name": user.family_name,
+                     "given_name": user.given_name})
+    if "email" in scopes and user.mail:
+        body["email"] = user.mail
+    return json_response(body, 200, _headers(call))
 
 
 #: Delegated permissions that read the signed-in user's own memberships, and another's.

@@ -3,7 +3,11 @@
 Azure publishes each signing key as ``{kty: RSA, use: sig, kid, x5t, n, e, x5c}``, where
 ``kid`` and ``x5t`` are both the base64url SHA-1 thumbprint of a self-signed certificate
 carrying the key, and ``x5c`` holds that certificate (standard base64 DER, RFC 7517 4.7).
-Keys roll over: a new key is published, and the old one is kept for a while or dropped.
+Azure publishes several keys at once (the one signing now, and others that signed before or
+will sign next), all ``use: sig``, and no encryption key. The v2.0 key set adds ``issuer`` to
+each key (the issuer template ``https://login.microsoftonline.com/{tenantid}/v2.0``, or the
+tenant's own issuer on a tenant's key set). Keys roll over: a new key is published, and the
+old one is kept for a while or dropped.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from cryptography.x509.oid import NameOID
 
 from ._jws import b64url, sign_rs256
 
-__all__ = ["KeyRing", "SigningKey", "encryption_jwk"]
+__all__ = ["SPARE_KEYS", "KeyRing", "SigningKey"]
 
 
 def _int_b64url(value: int) -> str:
@@ -87,11 +91,15 @@ class SigningKey:
         header_overrides: Mapping[str, object] | None = None,
         *,
         kid: str | None = None,
+        x5t: bool = True,
     ) -> str:
-        """An RS256 JWT with Azure's header ``{typ, alg, x5t, kid}``; an override value of
-        None removes that header parameter."""
+        """An RS256 JWT with Azure's header ``{typ, alg, x5t, kid}`` (v2.0 tokens: no ``x5t``,
+        "a legacy claim emitted only in v1.0 ID tokens"); an override value of None removes
+        that header parameter."""
         label = kid if kid is not None else self.kid
         header: dict[str, object] = {"typ": "JWT", "alg": "RS256", "x5t": label, "kid": label}
+        if not x5t:
+            del header["x5t"]
         for name, value in (header_overrides or {}).items():
             if value is None:
                 header.pop(name, None)
@@ -100,23 +108,21 @@ class SigningKey:
         return sign_rs256(self.private_key, header, claims)
 
 
+#: How many keys besides the signing one the key set publishes (Azure publishes a handful).
+SPARE_KEYS = 2
+
+
 @functools.cache
-def encryption_jwk() -> dict[str, object]:
-    """A harmless ``use: enc`` RSA key, published next to the signing keys so that a client
-    proves it picks only ``use: sig`` keys (generated once per process)."""
-    numbers = _new_rsa_key().public_key().public_numbers()
-    return {
-        "kty": "RSA",
-        "use": "enc",
-        "kid": "aadweb-emulator-enc-1",
-        "n": _int_b64url(numbers.n),
-        "e": _int_b64url(numbers.e),
-    }
+def _spare_keys() -> tuple[SigningKey, ...]:
+    """Published keys that sign nothing now (made once per process: Azure's key set is
+    shared by every tenant, and making RSA keys is slow)."""
+    return tuple(SigningKey.generate("aadweb emulator published key") for _ in range(SPARE_KEYS))
 
 
 class KeyRing:
-    """The current signing key, the old keys still published, every key ever used (so an
-    access token outlives a rollover, as Graph's do) and an unpublished rogue key."""
+    """The current signing key, the old keys still published, :data:`SPARE_KEYS` keys that
+    are published but sign nothing, every key ever used (so an access token outlives a
+    rollover, as Graph's do) and an unpublished rogue key."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -145,10 +151,16 @@ class KeyRing:
                 self._rogue = SigningKey.generate("aadweb emulator unpublished key")
             return self._rogue
 
-    def jwks(self) -> dict[str, object]:
+    def jwks(self, *, issuer: str | None = None) -> dict[str, object]:
+        """The key set: the signing key first, then the old keys kept, then the spares;
+        ``issuer`` (v2.0) is added to every key."""
         with self._lock:
-            keys = [k.public_jwk() for k in self._published]
-        return {"keys": [*keys, encryption_jwk()]}
+            published = [*self._published, *_spare_keys()]
+        keys = [k.public_jwk() for k in published]
+        if issuer is not None:
+            for key in keys:
+                key["issuer"] = issuer
+        return {"keys": keys}
 
     def verification_keys(self) -> dict[str, RSAPublicKey]:
         with self._lock:

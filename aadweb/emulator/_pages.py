@@ -20,6 +20,7 @@ from werkzeug.wrappers import Response
 from ._model import DemoUser
 
 __all__ = [
+    "check_session_page",
     "error_page",
     "form_post_page",
     "html_response",
@@ -127,6 +128,16 @@ def signed_out_page(refused: str | None) -> str:
     return _page("Signed out", content)
 
 
+def check_session_page() -> str:
+    """The ``check_session_iframe`` (OpenID Connect Session Management 3.3): it answers
+    every ``postMessage`` with "unchanged" (the emulator keeps no browser session)."""
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>checksession'
+        "</title></head><body><script>window.addEventListener('message',function(e){"
+        "e.source.postMessage('unchanged',e.origin);});</script></body></html>\n"
+    )
+
+
 def index_page(
     *, base_url: str, tenants: Iterable[tuple[str, str]], users: Iterable[DemoUser],
     clients: Iterable[tuple[str, tuple[str, ...]]],
@@ -143,7 +154,8 @@ def index_page(
         for cid, uris in clients
     )
     content = (
-        "<h1>aadweb emulator</h1><p>A local Azure AD v1 authority and Microsoft Graph.</p>"
+        "<h1>aadweb emulator</h1><p>A local Azure AD authority (v1.0 and v2.0) and Microsoft "
+        "Graph.</p>"
         f"<h2>Tenants</h2><ul>{tenant_rows}</ul><h2>Users</h2><ul>{user_rows}</ul>"
         f"<h2>Apps and redirect URIs</h2><ul>{client_rows}</ul>"
     )

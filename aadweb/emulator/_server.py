@@ -2,16 +2,28 @@
 
 ``EmulatorServer`` wraps Werkzeug's ``make_server(threaded=True)``; port 0 picks a free
 port, and ``url`` tells which. It refuses a non-loopback host unless ``allow_remote``.
+
+``tls=True`` serves https with a certificate made for the loopback names by a throwaway CA
+(see ``_tls.py``); ``ca_file`` is the CA certificate a client must trust. The files live in
+``tls_dir`` (kept), or in a new temporary directory removed at shutdown::
+
+    with EmulatorServer(Emulator(), tls=True) as srv:
+        msal.ConfidentialClientApplication(..., authority=f"{srv.url}/{DEMO_TENANT_ID}",
+                                           verify=str(srv.ca_file))
 """
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import threading
+from pathlib import Path
 from types import TracebackType
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from ._app import Emulator, _is_loopback
+from ._tls import LOOPBACK_NAMES, TlsFiles, make_tls_files
 
 __all__ = ["EmulatorServer", "check_host"]
 
@@ -38,14 +50,28 @@ class EmulatorServer:
 
     def __init__(
         self, emulator: Emulator, host: str = "127.0.0.1", port: int = 0, *,
-        allow_remote: bool = False, quiet: bool = True,
+        allow_remote: bool = False, quiet: bool = True, tls: bool = False,
+        tls_dir: str | Path | None = None,
     ) -> None:
         check_host(host, allow_remote=allow_remote)
         self.emulator = emulator
-        self._server: BaseWSGIServer = make_server(
-            host, port, emulator, threaded=True,
-            request_handler=_QuietHandler if quiet else None,
-        )
+        self._own_dir: Path | None = None
+        #: The TLS material when serving https (``tls.ca_file`` is what clients trust).
+        self.tls: TlsFiles | None = None
+        if tls:
+            if tls_dir is None:
+                self._own_dir = Path(tempfile.mkdtemp(prefix="aadweb-emulator-tls-"))
+                tls_dir = self._own_dir
+            self.tls = make_tls_files(tls_dir, hosts=(host, *LOOPBACK_NAMES))
+        try:
+            self._server: BaseWSGIServer = make_server(
+                host, port, emulator, threaded=True,
+                request_handler=_QuietHandler if quiet else None,
+                ssl_context=self.tls.server_context() if self.tls else None,
+            )
+        except BaseException:
+            self._remove_own_dir()
+            raise
         self._thread: threading.Thread | None = None
 
     @property
@@ -59,7 +85,17 @@ class EmulatorServer:
     @property
     def url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
+
+    @property
+    def ca_file(self) -> Path | None:
+        """The CA certificate (PEM) to trust when serving https; None over http."""
+        return self.tls.ca_file if self.tls else None
+
+    def _remove_own_dir(self) -> None:
+        if self._own_dir is not None:
+            shutil.rmtree(self._own_dir, ignore_errors=True)
+            self._own_dir = None
 
     def start(self) -> EmulatorServer:
         if self._thread is None:
@@ -80,6 +116,7 @@ class EmulatorServer:
             self._thread.join(timeout=5)
             self._thread = None
         self._server.server_close()
+        self._remove_own_dir()
 
     def __enter__(self) -> EmulatorServer:
         return self.start()

@@ -7,6 +7,13 @@ Azure AD v1 facts kept here:
 - id_token claims: ``aud`` = client id, ``iss`` = ``https://sts.windows.net/{tid}/``,
   ``ver`` "1.0", pairwise ``sub``, and on the front channel ``nonce`` and ``c_hash``;
 - access tokens for Graph carry a ``nonce`` in their JOSE header.
+
+v2.0 id_tokens (Microsoft identity platform "ID token claims reference"): ``iss`` =
+``https://login.microsoftonline.com/{tid}/v2.0``, ``ver`` "2.0", ``tid``, pairwise ``sub``,
+``uti``; ``name``, ``preferred_username`` and ``oid`` only with the ``profile`` scope, ``email``
+only with ``email``; no ``upn``, ``unique_name``, ``amr`` or given/family names. Access tokens
+stay v1.0-shaped whichever endpoint issued them (Graph, and apps whose manifest leaves
+``accessTokenAcceptedVersion`` unset, accept v1.0 tokens).
 """
 
 from __future__ import annotations
@@ -30,7 +37,9 @@ __all__ = [
     "access_token_claims",
     "apply_overrides",
     "id_token_claims",
+    "id_token_claims_v2",
     "issuer",
+    "issuer_v2",
 ]
 
 CODE_LIFETIME = 600.0
@@ -41,6 +50,10 @@ REFRESH_LIFETIME = 90 * 24 * 3600.0
 
 def issuer(tenant_id: str) -> str:
     return f"https://sts.windows.net/{tenant_id}/"
+
+
+def issuer_v2(tenant_id: str) -> str:
+    return f"https://login.microsoftonline.com/{tenant_id}/v2.0"
 
 
 def pairwise_sub(client_id: str, user: DemoUser) -> str:
@@ -102,6 +115,39 @@ def id_token_claims(
     return claims
 
 
+def id_token_claims_v2(
+    user: DemoUser, client_id: str, now: float, *, scopes: tuple[str, ...],
+    nonce: str | None = None, code: str | None = None,
+    extra: Mapping[str, object] | None = None,
+) -> dict[str, object]:
+    """Claims of a v2.0 id_token; ``scopes``: the OpenID Connect scopes granted."""
+    iat = int(now)
+    claims: dict[str, object] = {
+        "aud": client_id,
+        "iss": issuer_v2(user.tenant_id),
+        "iat": iat,
+        "nbf": iat,
+        "exp": iat + ID_TOKEN_LIFETIME,
+    }
+    rest: dict[str, object] = {
+        "sub": pairwise_sub(client_id, user),
+        "tid": user.tenant_id,
+        "uti": secrets.token_urlsafe(16),
+    }
+    if "profile" in scopes:
+        rest.update({"name": user.name, "oid": user.oid, "preferred_username": user.upn})
+    if "email" in scopes and user.mail:
+        rest["email"] = user.mail
+    if nonce is not None:
+        rest["nonce"] = nonce
+    if code is not None:
+        rest["c_hash"] = left_half_hash(code)
+    rest.update(extra or {})
+    rest["ver"] = "2.0"
+    claims.update(sorted(rest.items()))
+    return claims
+
+
 def access_token_claims(
     user: DemoUser, client_id: str, resource: str, scope: str, now: float, *,
     lifetime: int, ipaddr: str, extra: Mapping[str, object] | None = None,
@@ -128,7 +174,8 @@ def access_token_claims(
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CodeGrant:
-    """What an authorization code is bound to (RFC 6749 4.1.3, RFC 7636 4.6)."""
+    """What an authorization code is bound to (RFC 6749 4.1.3, RFC 7636 4.6); ``version``:
+    the endpoint that issued it ("1.0" or "2.0"), ``scope``: the v2.0 request's scopes."""
 
     client_id: str
     redirect_uri: str
@@ -139,15 +186,21 @@ class CodeGrant:
     code_challenge_method: str | None
     expires_at: float
     ipaddr: str
+    version: str = "1.0"
+    scope: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RefreshGrant:
+    """A refresh token: multi-resource on both endpoints. ``resource``: the audience of the
+    grant it came with (a v2.0 refresh without ``scope`` asks for ``scope`` again)."""
+
     client_id: str
     user: DemoUser
     resource: str
     expires_at: float
     ipaddr: str
+    scope: str | None = None
 
 
 class GrantStore:

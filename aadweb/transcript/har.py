@@ -16,8 +16,8 @@ from typing import Any, Final
 from urllib.parse import parse_qsl, quote, urlsplit
 
 from aadweb.transcript.reader import sort_key
-from aadweb.transcript.records import Record
 from aadweb.transcript.render import status_text
+from aadweb.transcript.schema import Body, Headers, TranscriptRecord
 from aadweb.transport.common import VERSION
 
 __all__ = ["to_har"]
@@ -25,29 +25,29 @@ __all__ = ["to_har"]
 _URL_SAFE: Final = ":/?#[]@!$&'()*+,;=%~-._"
 
 
-def to_har(records: Iterable[Record]) -> dict[str, Any]:
+def to_har(records: Iterable[TranscriptRecord]) -> dict[str, Any]:
     """The HAR 1.2 document (a dict, ready for ``json.dump``) for ``records``."""
     ordered = sorted(records, key=sort_key)
     pages: dict[str, dict[str, Any]] = {}
     entries: list[tuple[tuple[float, int, int], dict[str, Any]]] = []
-    waiting: dict[str, Record] = {}
-    verdicts: dict[str | None, Record] = {}
+    waiting: dict[str, TranscriptRecord] = {}
+    verdicts: dict[str | None, TranscriptRecord] = {}
     for record in ordered:
-        flow = record.get("flow") if isinstance(record.get("flow"), str) else None
+        flow = record.flow
         if flow is not None and flow not in pages:
-            pages[flow] = {"startedDateTime": record.get("time"), "id": flow, "title": f"aadweb sign-in {flow}",
+            pages[flow] = {"startedDateTime": record.time, "id": flow, "title": f"aadweb sign-in {flow}",
                            "pageTimings": {"onContentLoad": -1, "onLoad": -1}}
-        has_request, has_response = isinstance(record.get("request"), dict), isinstance(record.get("response"), dict)
-        if record.get("leg") == "validation":
+        has_request, has_response = record.request is not None, record.response is not None
+        if record.leg == "validation":
             verdicts[flow] = record
-        elif has_request and (has_response or record.get("error") is not None):
+        elif has_request and (has_response or record.error is not None):
             entries.append((sort_key(record), _entry(record, record)))
         elif has_request:
-            waiting[str(record.get("exchange"))] = record
+            waiting[str(record.exchange)] = record
         elif has_response:
-            request = waiting.pop(str(record.get("exchange")), None)
+            request = waiting.pop(str(record.exchange), None)
             entry = _entry(request, record)
-            if request is not None and request.get("leg") == "callback" and flow in verdicts:
+            if request is not None and request.leg == "callback" and flow in verdicts:
                 _attach_verdicts(entry, verdicts.pop(flow))
             entries.append((sort_key(request or record), entry))
     entries += [(sort_key(r), _entry(r, None)) for r in waiting.values()]  # never answered (worker died?)
@@ -61,10 +61,8 @@ def to_har(records: Iterable[Record]) -> dict[str, Any]:
     }}
 
 
-def _pairs(headers: object) -> list[dict[str, str]]:
-    if not isinstance(headers, list):
-        return []
-    return [{"name": str(p[0]), "value": str(p[1])} for p in headers if isinstance(p, list) and len(p) == 2]
+def _pairs(headers: Headers) -> list[dict[str, str]]:
+    return [{"name": name, "value": value} for name, value in headers]
 
 
 def _header(headers: list[dict[str, str]], name: str) -> str:
@@ -101,59 +99,53 @@ def _cookies(headers: list[dict[str, str]], name: str) -> list[dict[str, Any]]:
     return cookies
 
 
-def _body_text(body: dict[str, Any]) -> str:
-    if "json" in body:
-        return json.dumps(body["json"], ensure_ascii=False)
-    if "form" in body:
-        return "&".join(f"{k}={v}" for k, v in _form_params(body["form"]))
-    return str(body.get("redacted") or body.get("omitted") or "")
+def _body_text(body: Body) -> str:
+    if body.kind == "json":
+        return json.dumps(body.json, ensure_ascii=False)
+    if body.kind == "form":
+        return "&".join(f"{k}={v}" for k, v in _form_params(body))
+    return body.text
 
 
-def _form_params(form: object) -> list[tuple[str, str]]:
-    if not isinstance(form, dict):
-        return []
-    out: list[tuple[str, str]] = []
-    for name, value in form.items():
-        for item in value if isinstance(value, list) else [value]:
-            out.append((str(name), str(item)))
-    return out
+def _form_params(body: Body) -> list[tuple[str, str]]:
+    return [(name, item) for name, value in body.form for item in (value if isinstance(value, tuple) else (value,))]
 
 
-def _entry(request_record: Record | None, response_record: Record | None) -> dict[str, Any]:
-    first = request_record or response_record or {}
-    url = str(first.get("url") or "")
-    req = (request_record or {}).get("request") or {}
-    resp = (response_record or {}).get("response") if response_record is not None else None
-    req_headers = _pairs(req.get("headers"))
-    req_body = req.get("body") if isinstance(req.get("body"), dict) else None
-    elapsed = (response_record or {}).get("elapsed_ms")
-    time_ms = float(elapsed) if isinstance(elapsed, int | float) else 0.0
+def _entry(request_record: TranscriptRecord | None, response_record: TranscriptRecord | None) -> dict[str, Any]:
+    first = request_record or response_record
+    assert first is not None
+    url = first.url or ""
+    req = None if request_record is None else request_record.request
+    resp = None if response_record is None else response_record.response
+    req_headers = _pairs(req.headers) if req is not None else []
+    req_body = None if req is None else req.body
+    elapsed = None if response_record is None else response_record.elapsed_ms
+    time_ms = float(elapsed) if elapsed is not None else 0.0
     request: dict[str, Any] = {
-        "method": str(first.get("method") or "GET"),
+        "method": first.method or "GET",
         "url": quote(url, safe=_URL_SAFE),
         "httpVersion": "HTTP/1.1",
         "cookies": _cookies(req_headers, "cookie"),
         "headers": req_headers,
         "queryString": [{"name": k, "value": v} for k, v in parse_qsl(urlsplit(url).query, keep_blank_values=True)],
         "headersSize": -1,
-        "bodySize": int(req_body["size"]) if req_body and isinstance(req_body.get("size"), int) else 0,
+        "bodySize": req_body.size if req_body is not None and req_body.size is not None else 0,
     }
     if req_body is not None:
-        post: dict[str, Any] = {"mimeType": str(req_body.get("mime") or "")}
-        if "form" in req_body:
-            post["params"] = [{"name": k, "value": v} for k, v in _form_params(req_body["form"])]
+        post: dict[str, Any] = {"mimeType": req_body.mime or ""}
+        if req_body.kind == "form":
+            post["params"] = [{"name": k, "value": v} for k, v in _form_params(req_body)]
         else:
             post["text"] = _body_text(req_body)
         request["postData"] = post
-    if isinstance(resp, dict):
-        resp_headers = _pairs(resp.get("headers"))
-        body = resp.get("body") if isinstance(resp.get("body"), dict) else None
-        raw_status = resp.get("status")
-        status = raw_status if isinstance(raw_status, int) else 0  # a record may be hand-edited
-        content: dict[str, Any] = {"size": body["size"] if body and isinstance(body.get("size"), int) else 0,
-                                   "mimeType": str((body or {}).get("mime") or _header(resp_headers, "content-type")
-                                                   or "x-unknown")}
-        if body:
+    if resp is not None:
+        resp_headers = _pairs(resp.headers)
+        body = resp.body
+        status = resp.status if resp.status is not None else 0
+        content: dict[str, Any] = {"size": body.size if body is not None and body.size is not None else 0,
+                                   "mimeType": (body.mime if body is not None else None)
+                                   or _header(resp_headers, "content-type") or "x-unknown"}
+        if body is not None:
             content["text"] = _body_text(body)
         response: dict[str, Any] = {
             "status": status, "statusText": status_text(status).partition(" ")[2], "httpVersion": "HTTP/1.1",
@@ -166,38 +158,35 @@ def _entry(request_record: Record | None, response_record: Record | None) -> dic
                     "content": {"size": 0, "mimeType": "x-unknown"}, "redirectURL": "", "headersSize": -1,
                     "bodySize": -1}
     entry: dict[str, Any] = {
-        "startedDateTime": first.get("time"),
+        "startedDateTime": first.time,
         "time": time_ms,
         "request": request,
         "response": response,
         "cache": {},
         "timings": {"blocked": -1, "dns": -1, "connect": -1, "send": 0, "wait": time_ms, "receive": 0, "ssl": -1},
-        "_leg": first.get("leg"),
-        "_answer_leg": (response_record or {}).get("leg"),
-        "_flow": first.get("flow"),
-        "_from": first.get("from"),
-        "_to": first.get("to"),
-        "_pid": first.get("pid"),
+        "_leg": first.leg,
+        "_answer_leg": None if response_record is None else response_record.leg,
+        "_flow": first.flow,
+        "_from": first.sender,
+        "_to": first.receiver,
+        "_pid": first.pid,
     }
-    if isinstance(first.get("flow"), str):
-        entry["pageref"] = first["flow"]
+    if first.flow is not None:
+        entry["pageref"] = first.flow
     for key in ("client_request_id", "trace_id", "correlation_id"):
-        value = first.get(key) or (response_record or {}).get(key)
+        value = getattr(first, key) or (getattr(response_record, key) if response_record is not None else None)
         if value:
             entry[f"_{key}"] = value
-    jwts = {**(first.get("jwt") or {}), **((response_record or {}).get("jwt") or {})}
+    jwts = {**dict(first.jwt or ()), **dict((response_record.jwt if response_record is not None else None) or ())}
     if jwts:
-        entry["_jwt"] = jwts
-    error = (response_record or {}).get("error") or first.get("error")
-    if error:
-        entry["_error"] = error
+        entry["_jwt"] = {where: summary.to_json() for where, summary in jwts.items()}
+    error = (response_record.error if response_record is not None else None) or first.error
+    if error is not None:
+        entry["_error"] = error.to_json()
     return entry
 
 
-def _attach_verdicts(entry: dict[str, Any], validation: Record) -> None:
-    verdicts = validation.get("verdicts") or []
-    entry["_verdicts"] = verdicts
-    entry["comment"] = "; ".join(
-        f"{'PASS' if v.get('passed') else 'FAIL'} {v.get('check')} ({v.get('reference')})"
-        for v in verdicts if isinstance(v, dict)
-    )
+def _attach_verdicts(entry: dict[str, Any], validation: TranscriptRecord) -> None:
+    verdicts = validation.verdicts or ()
+    entry["_verdicts"] = [v.to_json() for v in verdicts]
+    entry["comment"] = "; ".join(f"{'PASS' if v.passed else 'FAIL'} {v.check} ({v.reference})" for v in verdicts)

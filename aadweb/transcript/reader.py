@@ -8,7 +8,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from aadweb.transcript.records import Record
+from aadweb.transcript.schema import TranscriptRecord, parse_record
 
 __all__ = ["Loaded", "group_flows", "pick_flow", "read_file", "read_records", "sort_key", "tail_flow"]
 
@@ -17,19 +17,20 @@ __all__ = ["Loaded", "group_flows", "pick_flow", "read_file", "read_records", "s
 class Loaded:
     """Records read from a transcript (sorted by :func:`sort_key`) and how many lines were not."""
 
-    records: list[Record]
+    records: list[TranscriptRecord]
     skipped: int
 
 
-def sort_key(record: Record) -> tuple[float, int, int]:
-    ts, pid, seq = record.get("ts"), record.get("pid"), record.get("seq")
-    return (float(ts) if isinstance(ts, int | float) else 0.0, pid if isinstance(pid, int) else 0,
-            seq if isinstance(seq, int) else 0)
+def sort_key(record: TranscriptRecord) -> tuple[float, int, int]:
+    return (float(record.ts or 0.0), record.pid or 0, record.seq or 0)
 
 
 def read_records(lines: Iterable[str], *, flow: str | None = None) -> Loaded:
-    """Parse JSON Lines; keep records of ``flow`` (all when None); sorted by start time."""
-    records: list[Record] = []
+    """Parse JSON Lines; keep records of ``flow`` (all when None); sorted by start time.
+
+    A line that is not JSON, or not a record (:func:`~aadweb.transcript.schema.parse_record`), is
+    skipped and counted: a transcript may be hand-edited."""
+    records: list[TranscriptRecord] = []
     skipped = 0
     for line in lines:
         if not line.strip():
@@ -37,20 +38,18 @@ def read_records(lines: Iterable[str], *, flow: str | None = None) -> Loaded:
         if flow is not None and flow not in line:
             continue
         try:
-            record = json.loads(line)
-        except ValueError:
+            record = parse_record(json.loads(line))
+        except (ValueError, RecursionError):  # InvalidRecord is a ValueError, as is bad JSON
             skipped += 1
             continue
-        if not isinstance(record, dict) or "leg" not in record:
-            skipped += 1
-            continue
-        if flow is None or record.get("flow") == flow:
+        if flow is None or record.flow == flow:
             records.append(record)
     records.sort(key=sort_key)
     return Loaded(records, skipped)
 
 
-def tail_flow(path: str | os.PathLike[str], flow: str, *, max_bytes: int = 8 * 1024 * 1024) -> list[Record]:
+def tail_flow(path: str | os.PathLike[str], flow: str, *,
+              max_bytes: int = 8 * 1024 * 1024) -> list[TranscriptRecord]:
     """The records of ``flow`` among the last ``max_bytes`` of the file (for the transcript page)."""
     try:
         with open(path, "rb") as fh:
@@ -65,21 +64,20 @@ def tail_flow(path: str | os.PathLike[str], flow: str, *, max_bytes: int = 8 * 1
     return read_records(data.decode("utf-8", "replace").splitlines(), flow=flow).records
 
 
-def group_flows(records: Iterable[Record]) -> dict[str | None, list[Record]]:
+def group_flows(records: Iterable[TranscriptRecord]) -> dict[str | None, list[TranscriptRecord]]:
     """Records by flow, flows in the order they started (records keep their order)."""
-    flows: dict[str | None, list[Record]] = {}
+    flows: dict[str | None, list[TranscriptRecord]] = {}
     for record in sorted(records, key=sort_key):
-        flow = record.get("flow")
-        flows.setdefault(flow if isinstance(flow, str) else None, []).append(record)
+        flows.setdefault(record.flow, []).append(record)
     return flows
 
 
-def pick_flow(records: Iterable[Record], wanted: str) -> str | None:
+def pick_flow(records: Iterable[TranscriptRecord], wanted: str) -> str | None:
     """The flow id ``wanted`` names: itself, or the one flow it is a prefix of (None otherwise)."""
-    flows = {r.get("flow") for r in records if isinstance(r.get("flow"), str)}
+    flows = {r.flow for r in records if r.flow is not None}
     if wanted in flows:
         return wanted
-    matches = [f for f in flows if isinstance(f, str) and f.startswith(wanted)]
+    matches = [f for f in flows if f.startswith(wanted)]
     return matches[0] if len(matches) == 1 else None
 
 

@@ -25,6 +25,8 @@ __all__ = [
     "record_body",
 ]
 
+#: A record as the writer builds it: plain JSON, schema in :mod:`aadweb.transcript.schema`
+#: (readers get a :class:`~aadweb.transcript.schema.TranscriptRecord` from ``parse_record``).
 Record = dict[str, Any]
 
 _MAX_LINE: Final = 256 * 1024

@@ -14,7 +14,7 @@ from http import HTTPStatus
 from typing import Final
 
 from aadweb.transcript.reader import group_flows
-from aadweb.transcript.records import Record
+from aadweb.transcript.schema import Body, Headers, JwtSummary, TranscriptRecord, VerdictLine
 
 __all__ = ["SECURITY_HEADERS", "Style", "render", "render_flow", "render_record", "status_text", "title"]
 
@@ -103,8 +103,8 @@ def _short(value: str) -> str:
     return value if len(value) <= _MAX_VALUE else value[:_MAX_VALUE] + "\u2026"
 
 
-def _when(ts: object) -> str:
-    if not isinstance(ts, int | float):
+def _when(ts: float | None) -> str:
+    if ts is None:
         return "?"
     return datetime.fromtimestamp(ts, UTC).strftime("%H:%M:%S.%f")[:-3]
 
@@ -118,15 +118,10 @@ def _url_lines(url: str, prefix: str, s: Style) -> list[str]:
     return lines
 
 
-def _headers(headers: object, mark: str, s: Style, *, skip_fixed: bool) -> list[str]:
+def _headers(headers: Headers, mark: str, s: Style, *, skip_fixed: bool) -> list[str]:
     lines: list[str] = []
     fixed: list[str] = []
-    if not isinstance(headers, list):
-        return lines
-    for pair in headers:
-        if not (isinstance(pair, list) and len(pair) == 2):
-            continue
-        name, value = str(pair[0]), str(pair[1])
+    for name, value in headers:
         if skip_fixed and name in SECURITY_HEADERS:
             fixed.append(name)
             continue
@@ -141,42 +136,38 @@ def _headers(headers: object, mark: str, s: Style, *, skip_fixed: bool) -> list[
     return lines
 
 
-def _body(body: object, mark: str, s: Style) -> list[str]:
-    if not isinstance(body, dict):
+def _body(body: Body | None, mark: str, s: Style) -> list[str]:
+    if body is None:
         return []
     pad = f"    {s.dim(mark)} "
-    if isinstance(body.get("form"), dict):
-        return [f"{pad}{name}={s.secrets(_short(json.dumps(v) if isinstance(v, list) else str(v)))}"
-                for name, v in body["form"].items()]
-    if "json" in body:
-        doc = body["json"]
+    if body.kind == "form":
+        return [f"{pad}{name}={s.secrets(_short(json.dumps(list(v)) if isinstance(v, tuple) else v))}"
+                for name, v in body.form]
+    if body.kind == "json":
+        doc = body.json
         if isinstance(doc, dict):
             return [f"{pad}{name}: {s.secrets(_short(v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)))}"
                     for name, v in doc.items()]
         return [f"{pad}{s.secrets(_short(json.dumps(doc, ensure_ascii=False)))}"]
-    if "redacted" in body:
-        return [f"{pad}({body.get('mime') or 'body'}, {body.get('size')} bytes) {s.secrets(str(body['redacted']))}"]
-    if "omitted" in body:
-        return [f"{pad}({body.get('mime') or 'body'}, {body.get('size')} bytes, not recorded: {body['omitted']})"]
+    if body.kind == "redacted":
+        return [f"{pad}({body.mime or 'body'}, {body.size} bytes) {s.secrets(body.text)}"]
+    if body.kind == "omitted":
+        return [f"{pad}({body.mime or 'body'}, {body.size} bytes, not recorded: {body.text})"]
     return []
 
 
-def _jwt_lines(jwts: object, s: Style) -> list[str]:
+def _jwt_lines(jwts: Sequence[tuple[str, JwtSummary]] | None, s: Style) -> list[str]:
     lines: list[str] = []
-    if not isinstance(jwts, dict):
-        return lines
-    for where, summary in jwts.items():
-        if not isinstance(summary, dict):
-            continue
-        signed = summary.get("signed")
+    for where, summary in jwts or ():
+        signed = summary.signed
         kind = "" if signed is None else (" signed" if signed else s.yellow(" unsigned (alg none)"))
-        lines.append(f"    {s.bold('id_token')} ({where}) {s.secrets(str(summary.get('fingerprint', '')))}{kind}")
-        if summary.get("malformed"):
+        lines.append(f"    {s.bold('id_token')} ({where}) {s.secrets(summary.fingerprint)}{kind}")
+        if summary.malformed:
             lines.append("      not a readable JWT")
             continue
-        header = summary.get("header") or {}
+        header = summary.header or {}
         lines.append("      header  " + " ".join(f"{k}={v}" for k, v in header.items()))
-        claims = summary.get("claims") or {}
+        claims = summary.claims or {}
         shown = []
         for k, v in claims.items():
             text = json.dumps(v, ensure_ascii=False) if not isinstance(v, str) else v
@@ -184,69 +175,70 @@ def _jwt_lines(jwts: object, s: Style) -> list[str]:
                 text += f" ({datetime.fromtimestamp(v, UTC).strftime('%Y-%m-%d %H:%M:%SZ')})"
             shown.append(f"{k}={text}")
         lines.append("      claims  " + "  ".join(shown))
-        lines.append(f"      nonce {summary.get('nonce')} \u00b7 c_hash {summary.get('c_hash')}"
-                     + (f" \u00b7 other claims: {', '.join(summary['other_claims'])}"
-                        if summary.get("other_claims") else ""))
+        lines.append(f"      nonce {summary.nonce} \u00b7 c_hash {summary.c_hash}"
+                     + (f" \u00b7 other claims: {', '.join(summary.other_claims)}"
+                        if summary.other_claims else ""))
     return lines
 
 
-def _verdict_lines(verdicts: object, s: Style) -> list[str]:
+def _verdict_lines(verdicts: Sequence[VerdictLine] | None, s: Style) -> list[str]:
     lines: list[str] = []
-    if not isinstance(verdicts, list):
-        return lines
-    width = max((len(str(v.get("check", ""))) for v in verdicts if isinstance(v, dict)), default=0)
-    for v in verdicts:
-        if not isinstance(v, dict):
-            continue
-        mark = s.green("PASS") if v.get("passed") else s.red("FAIL")
-        detail = f" \u2014 {v['detail']}" if v.get("detail") else ""
-        lines.append(f"    {mark}  {str(v.get('check', '')).ljust(width)}  {v.get('reference', '')}{detail}")
+    width = max((len(v.check) for v in verdicts or ()), default=0)
+    for v in verdicts or ():
+        mark = s.green("PASS") if v.passed else s.red("FAIL")
+        detail = f" \u2014 {v.detail}" if v.detail else ""
+        lines.append(f"    {mark}  {v.check.ljust(width)}  {v.reference}{detail}")
     return lines
 
 
-def render_record(n: int, record: Record, s: Style, *, previous_ts: float | None = None) -> list[str]:
+def _or(value: object, default: str = "?") -> str:
+    return default if value is None else str(value)
+
+
+def render_record(n: int, record: TranscriptRecord, s: Style, *, previous_ts: float | None = None) -> list[str]:
     """One leg: a heading line, then the request, the response, ids, id_tokens and verdicts."""
-    leg = str(record.get("leg", "?"))
-    ends = f"{record.get('from', '?')} \u2192 {record.get('to', '?')}"
-    ts = record.get("ts")
+    leg = record.leg
+    ends = f"{_or(record.sender)} \u2192 {_or(record.receiver)}"
+    ts = record.ts
     when = _when(ts)
-    if previous_ts is not None and isinstance(ts, int | float):
+    if previous_ts is not None and ts is not None:
         when += s.dim(f" (+{(ts - previous_ts) * 1000:.1f} ms)")
-    elapsed = record.get("elapsed_ms")
-    took = f"  {elapsed:.1f} ms" if isinstance(elapsed, int | float) else ""
+    elapsed = record.elapsed_ms
+    took = f"  {elapsed:.1f} ms" if elapsed is not None else ""
     name = s.red(leg) if leg == "refused" else s.bold(leg)
     lines = [f"{n:>3}  {name}  {s.cyan(ends)}  {s.dim(title(leg))}",
-             f"     {when}  pid {record.get('pid', '?')}{took}"]
-    method, url = record.get("method"), record.get("url")
-    request, response = record.get("request"), record.get("response")
-    if isinstance(method, str) and isinstance(url, str):
+             f"     {when}  pid {_or(record.pid)}{took}"]
+    method, url = record.method, record.url
+    request, response = record.request, record.response
+    if method is not None and url is not None:
         first, *rest = _url_lines(url, "    ", s)
-        verb = method if isinstance(request, dict) else f"(answering {method})"
+        verb = method if request is not None else f"(answering {method})"
         lines.append(f"    {verb} {first}")
-        if isinstance(request, dict) or len(rest) <= 3:
+        if request is not None or len(rest) <= 3:
             lines += rest
-    ids = [f"{k}={record[k]}" for k in ("client_request_id", "trace_id", "correlation_id") if record.get(k)]
+    ids = [f"{k}={v}" for k, v in (("client_request_id", record.client_request_id), ("trace_id", record.trace_id),
+                                    ("correlation_id", record.correlation_id)) if v]
     if ids:
         lines.append("    " + s.dim("  ".join(ids)))
-    if isinstance(request, dict):
-        lines += _headers(request.get("headers"), ">", s, skip_fixed=False)
-        lines += _body(request.get("body"), ">", s)
-    if isinstance(response, dict):
-        status = response.get("status")
-        lines.append(f"    {s.dim('<')} {s.status(status) if isinstance(status, int) else '?'}")
-        lines += _headers(response.get("headers"), "<", s, skip_fixed=record.get("to") == "browser")
-        lines += _body(response.get("body"), "<", s)
-    error = record.get("error")
-    if isinstance(error, dict):
-        lines.append("    " + s.red(f"error: {error.get('type')}: {error.get('message', '')}".rstrip(": ")))
-    lines += _jwt_lines(record.get("jwt"), s)
-    lines += _verdict_lines(record.get("verdicts"), s)
+    if request is not None:
+        lines += _headers(request.headers, ">", s, skip_fixed=False)
+        lines += _body(request.body, ">", s)
+    if response is not None:
+        status = response.status
+        lines.append(f"    {s.dim('<')} {s.status(status) if status is not None else '?'}")
+        lines += _headers(response.headers, "<", s, skip_fixed=record.receiver == "browser")
+        lines += _body(response.body, "<", s)
+    error = record.error
+    if error is not None:
+        lines.append("    " + s.red(f"error: {error.type}: {error.message or ''}".rstrip(": ")))
+    lines += _jwt_lines(record.jwt, s)
+    lines += _verdict_lines(record.verdicts, s)
     return lines
 
 
-def render_flow(flow: str | None, records: Sequence[Record], s: Style) -> list[str]:
-    pids = sorted({int(r["pid"]) for r in records if isinstance(r.get("pid"), int)})
-    start = records[0].get("time", "?") if records else "?"
+def render_flow(flow: str | None, records: Sequence[TranscriptRecord], s: Style) -> list[str]:
+    pids = sorted({r.pid for r in records if r.pid is not None})
+    start = _or(records[0].time) if records else "?"
     name = f"flow {flow}" if flow else "outside any sign-in (no flow)"
     lines = [s.bold(f"\u2550\u2550 {name} \u00b7 {len(records)} legs \u00b7 {start} \u00b7 "
                     f"worker{'s' if len(pids) != 1 else ''} {', '.join(map(str, pids))}")]
@@ -254,12 +246,11 @@ def render_flow(flow: str | None, records: Sequence[Record], s: Style) -> list[s
     for n, record in enumerate(records, 1):
         lines.append("")
         lines += render_record(n, record, s, previous_ts=previous)
-        ts = record.get("ts")
-        previous = float(ts) if isinstance(ts, int | float) else previous
+        previous = float(record.ts) if record.ts is not None else previous
     return lines
 
 
-def render(records: Iterable[Record], *, color: bool = False) -> str:
+def render(records: Iterable[TranscriptRecord], *, color: bool = False) -> str:
     """The whole transcript: flows in the order they started, legs in order within each."""
     s = Style(color)
     blocks = [render_flow(flow, recs, s) for flow, recs in group_flows(records).items()]

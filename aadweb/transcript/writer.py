@@ -16,16 +16,8 @@ the session keeps it (``SessionRecord.flow_id``) for the later Graph, refresh an
 The web layer's tap puts the flow that :class:`~aadweb.signin.SignIn` reports for the request
 being answered in :data:`current_flow`, where the outbound hook reads it.
 
-Record schema (version 1; absent sections are ``null``)::
-
-    {"v": 1, "ts": 1714564800.123456, "time": "2024-05-01T12:00:00.123Z", "pid": 4242, "seq": 17,
-     "flow": "3f9a1c2b7d4e5f60", "leg": "token", "from": "app", "to": "authority", "exchange": "4242-17",
-     "method": "POST", "url": "https://login.microsoftonline.com/<tenant>/oauth2/token",
-     "request": {"headers": [["content-type", "..."], ...], "body": {"mime", "size", "form" | "json" | "redacted"}},
-     "response": {"status": 200, "headers": [...], "body": {...}},
-     "elapsed_ms": 41.2, "client_request_id": "...", "trace_id": "...", "correlation_id": "...",
-     "jwt": {"response.json.id_token": {"fingerprint", "header", "claims", "nonce", "c_hash", ...}},
-     "verdicts": [{"check", "passed", "reference", "detail"}], "error": {"type", "message", ...}}
+The record's schema is stated once, in :mod:`aadweb.transcript.schema`; the writer builds plain
+dicts (it only writes JSON) and a test reads every kind back through ``parse_record``.
 
 Ordering: ``seq`` counts per process and ``ts`` is the wall clock when the leg *started*; a
 reader sorts a flow's records by ``(ts, pid, seq)`` (several workers, or hosts with synchronised
@@ -66,13 +58,12 @@ from aadweb.transcript.records import (
     record_body,
 )
 from aadweb.transcript.redact import Redactor
+from aadweb.transcript.schema import SCHEMA_VERSION
 from aadweb.transport.common import FORM_CONTENT_TYPE, USER_AGENT, outbound_headers
 
 __all__ = ["LEG_ENDS", "SCHEMA_VERSION", "Transcript"]
 
 log = logging.getLogger("aadweb.transcript")
-
-SCHEMA_VERSION: Final = 1
 
 #: Each leg's sender and receiver: the lifelines of the sequence diagram.
 LEG_ENDS: Final[Mapping[str, tuple[str, str]]] = {

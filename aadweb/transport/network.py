@@ -1,7 +1,8 @@
 """The real transport: :class:`RequestsTransport`, over a keep-alive ``requests.Session``.
 
 This module is the one boundary where requests/urllib3/socket exceptions become
-:class:`~aadweb.errors.TransportError` (``DeadlineExceeded`` for time), ``raise ... from exc``.
+:class:`~aadweb.errors.TransportError` (``ConnectionFailed`` when the upstream could not be
+reached, ``DeadlineExceeded`` for time), ``raise ... from exc``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from types import TracebackType
 import requests
 import urllib3.exceptions
 
-from aadweb.errors import AadWebError, DeadlineExceeded, InvalidResponse, TransportError
+from aadweb.errors import AadWebError, ConnectionFailed, DeadlineExceeded, InvalidResponse, TransportError
 from aadweb.protocol.http import HttpRequest, HttpResponse
 from aadweb.transport import _watchdog
 from aadweb.transport.common import USER_AGENT, BodyCap, describe, outbound_headers
@@ -208,6 +209,8 @@ class RequestsTransport:
         reason = "cut off at the deadline" if call.expired else _reason(exc)
         if call.expired or self._clock() >= end or _is_timeout(exc):
             return DeadlineExceeded(f"{where}: no complete answer within {budget:.1f} s ({reason})")
+        if reason in _UNREACHABLE:
+            return ConnectionFailed(f"{where}: {reason}")
         return TransportError(f"{where}: {reason}")
 
 
@@ -271,6 +274,16 @@ _REASONS: tuple[tuple[type[BaseException], str], ...] = (
     (requests.Timeout, "timed out"),
     (requests.ConnectionError, "connection failed"),
 )
+
+
+#: The reasons that mean the upstream could not be reached (503: try again). A certificate that
+#: fails verification, an invalid URL or header, an undecodable body are not: trying again
+#: cannot help (502).
+_UNREACHABLE: frozenset[str] = frozenset({
+    "TLS failed", "the proxy failed", "the host name could not be resolved",
+    "the connection broke while reading the body", "the server closed the connection without answering",
+    "connection refused", "connection reset", "connection failed",
+})
 
 
 def _reason(exc: BaseException) -> str:

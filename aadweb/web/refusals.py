@@ -20,6 +20,8 @@ from aadweb.errors import (
     CallbackError,
     ClientRefused,
     ConfigurationError,
+    ConnectionFailed,
+    DeadlineExceeded,
     GrantRefused,
     GraphError,
     InvalidResponse,
@@ -137,8 +139,15 @@ def describe(exc: AadWebError) -> Problem:
         return Problem(status=exc.status, title="Please sign in again", message=exc.user_message, action="sign_in")
     if isinstance(exc, GraphError):
         return _graph(exc)
-    if isinstance(exc, TransportError):
+    if isinstance(exc, ConnectionFailed):  # down, refusing connections: 503 with Retry-After
+        wait = exc.retry_after
         return Problem(status=exc.status, title="The sign-in service could not be reached",
+                       message=f"{exc.user_message} Try again {_when(wait)}.", action="retry", retry_after=wait)
+    if isinstance(exc, DeadlineExceeded):  # 504
+        return Problem(status=exc.status, title="The sign-in service did not answer in time",
+                       message=exc.user_message, action="retry")
+    if isinstance(exc, TransportError):  # an answer that cannot be used: 502
+        return Problem(status=exc.status, title="The sign-in service could not be used",
                        message=exc.user_message, action="retry")
     if isinstance(exc, SessionStoreError):
         return Problem(status=exc.status, title="Please try again shortly", message=exc.user_message,

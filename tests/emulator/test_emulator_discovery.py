@@ -10,6 +10,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 from aadweb.emulator import DEMO_TENANT_DOMAIN, DEMO_TENANT_ID, Emulator
+from aadweb.emulator._keys import SPARE_KEYS
 
 from .support import REDIRECT_URI, TIMEOUT, b64url
 
@@ -24,7 +25,7 @@ def test_metadata_names_the_tenant_guid_even_when_asked_by_domain(base: str) -> 
     assert meta["issuer"] == f"https://sts.windows.net/{DEMO_TENANT_ID}/"
     assert meta["authorization_endpoint"] == f"{root}/oauth2/authorize"
     assert meta["token_endpoint"] == f"{root}/oauth2/token"
-    assert meta["jwks_uri"] == f"{root}/discovery/keys"
+    assert meta["jwks_uri"] == f"{base}/common/discovery/keys"  # Azure's v1.0 metadata says so
     assert meta["end_session_endpoint"] == f"{root}/oauth2/logout"
     assert meta["response_modes_supported"] == ["query", "fragment", "form_post"]
     assert meta["id_token_signing_alg_values_supported"] == ["RS256"]
@@ -36,7 +37,7 @@ def test_metadata_on_common_has_the_issuer_template(base: str) -> None:
     for alias in ("common", "organizations"):
         meta = get(f"{base}/{alias}/.well-known/openid-configuration").json()
         assert meta["issuer"] == "https://sts.windows.net/{tenantid}/"
-        assert meta["jwks_uri"] == f"{base}/{alias}/discovery/keys"
+        assert meta["jwks_uri"] == f"{base}/common/discovery/keys"
 
 
 def test_unknown_tenant_is_aadsts90002(base: str) -> None:
@@ -48,32 +49,33 @@ def test_unknown_tenant_is_aadsts90002(base: str) -> None:
     assert get(f"{base}/nosuch.example/discovery/keys").status_code == 400
 
 
-def test_jwks_has_azure_shaped_signing_keys_and_one_enc_key(base: str) -> None:
+def test_jwks_publishes_several_azure_shaped_signing_keys_and_no_enc_key(base: str) -> None:
     keys = get(f"{base}/{DEMO_TENANT_ID}/discovery/keys?appid=x").json()["keys"]
-    sig = [k for k in keys if k.get("use") == "sig"]
-    assert len(sig) == 1 and [k["use"] for k in keys].count("enc") == 1
-    key = sig[0]
-    assert set(key) == {"kty", "use", "kid", "x5t", "n", "e", "x5c"} and key["kty"] == "RSA"
-    der = base64.b64decode(key["x5c"][0])
-    assert key["kid"] == key["x5t"] == b64url(hashlib.sha1(der).digest())
-    public = x509.load_der_x509_certificate(der).public_key()
-    assert isinstance(public, RSAPublicKey)
-    n = int.from_bytes(base64.urlsafe_b64decode(key["n"] + "=" * (-len(key["n"]) % 4)), "big")
-    assert n == public.public_numbers().n and key["e"] == "AQAB"
-    assert "=" not in key["n"] + key["x5t"]
+    assert len(keys) == 1 + SPARE_KEYS and all(k["use"] == "sig" for k in keys)
+    assert len({k["kid"] for k in keys}) == len(keys)
+    for key in keys:
+        assert set(key) == {"kty", "use", "kid", "x5t", "n", "e", "x5c"} and key["kty"] == "RSA"
+        der = base64.b64decode(key["x5c"][0])
+        assert key["kid"] == key["x5t"] == b64url(hashlib.sha1(der).digest())
+        public = x509.load_der_x509_certificate(der).public_key()
+        assert isinstance(public, RSAPublicKey)
+        n = int.from_bytes(base64.urlsafe_b64decode(key["n"] + "=" * (-len(key["n"]) % 4)), "big")
+        assert n == public.public_numbers().n and key["e"] == "AQAB"
+        assert "=" not in key["n"] + key["x5t"]
 
 
 def test_rotate_keys_drops_or_keeps_the_old_key(base: str, emu: Emulator) -> None:
     def kids() -> list[str]:
         keys = get(f"{base}/common/discovery/keys").json()["keys"]
-        return [k["kid"] for k in keys if k["use"] == "sig"]
+        return [k["kid"] for k in keys]
 
     first = kids()
-    assert first == [emu.signing_jwk_public()["kid"]]
+    spares = first[1:]
+    assert first[0] == emu.signing_jwk_public()["kid"] and len(spares) == SPARE_KEYS
     second = emu.rotate_keys(keep_old=True)
-    assert kids() == [second, first[0]]
+    assert kids() == [second, first[0], *spares]
     third = emu.rotate_keys()
-    assert kids() == [third] and emu.signing_jwk_public()["kid"] == third
+    assert kids() == [third, *spares] and emu.signing_jwk_public()["kid"] == third
 
 
 def test_logout_redirects_only_to_a_registered_origin(base: str) -> None:

@@ -233,13 +233,13 @@ def test_reading_sorts_by_start_skips_junk_and_picks_flows(tmp_path: Path) -> No
         json.dumps(["no", "leg"]),
     ]
     loaded = read_records(lines)
-    assert [r["leg"] for r in loaded.records] == ["c", "a", "b"] and loaded.skipped == 2
+    assert [r.leg for r in loaded.records] == ["c", "a", "b"] and loaded.skipped == 2
     assert list(group_flows(loaded.records)) == ["ef010000", "abcd0000"]
     assert pick_flow(loaded.records, "abcd") == "abcd0000" and pick_flow(loaded.records, "x") is None
-    assert [r["leg"] for r in read_records(lines, flow="abcd0000").records] == ["a", "b"]
+    assert [r.leg for r in read_records(lines, flow="abcd0000").records] == ["a", "b"]
     path = tmp_path / "w.jsonl"
     path.write_text("\n".join(lines) + "\n")
-    assert [r["leg"] for r in tail_flow(path, "abcd0000")] == ["a", "b"]
-    assert [r["leg"] for r in tail_flow(path, "abcd0000", max_bytes=60)] == []  # only a cut line left
+    assert [r.leg for r in tail_flow(path, "abcd0000")] == ["a", "b"]
+    assert [r.leg for r in tail_flow(path, "abcd0000", max_bytes=60)] == []  # only a cut line left
     assert read_file(path).skipped == 2
     assert tail_flow(tmp_path / "none.jsonl", "abcd0000") == []

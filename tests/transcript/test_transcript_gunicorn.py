@@ -96,19 +96,19 @@ def test_two_workers_write_only_whole_lines(emulator: Emulator, emulator_url: st
     assert raw.endswith(b"\n")
     loaded = read_file(wire_log)
     assert loaded.skipped == 0 and len(loaded.records) == len(raw.splitlines())  # every line parses
-    pids = Counter(r["pid"] for r in loaded.records)
+    pids = Counter(r.pid for r in loaded.records)
     assert len(pids) == 2, pids  # both workers wrote
     flows = {flow: recs for flow, recs in group_flows(loaded.records).items() if flow is not None}
     assert len(flows) == SIGN_INS
     crossed = 0
     for recs in flows.values():
-        legs = [r["leg"] for r in recs if r["leg"] not in ("metadata", "jwks")]
+        legs = [r.leg for r in recs if r.leg not in ("metadata", "jwks")]
         assert legs == SIGN_IN_LEGS, legs
-        assert all(v["passed"] for v in next(r for r in recs if r["leg"] == "validation")["verdicts"])
-        crossed += len({r["pid"] for r in recs}) > 1
+        assert all(v.passed for v in next(r for r in recs if r.leg == "validation").verdicts or ())
+        crossed += len({r.pid for r in recs}) > 1
     assert crossed > 0, "no sign-in crossed workers"
     # Each worker fetched metadata and keys once for itself (per-process cache).
-    assert sum(r["leg"] == "jwks" for r in loaded.records) <= 2
+    assert sum(r.leg == "jwks" for r in loaded.records) <= 2
     secrets = set(emulator.minted_secrets()) | {DEMO_CLIENT_SECRET}
     secrets |= {v for r in emulator.requests for k, v in {**r.query, **r.form}.items()
                 if k in ("state", "nonce", "code_verifier", "code") and v}

@@ -14,6 +14,7 @@ import pytest
 from aadweb.emulator import Emulator, Fault
 from aadweb.flow import flow_id_for
 from aadweb.transcript.har import to_har
+from aadweb.transcript.reader import read_file
 from aadweb.transport import RecordingTransport
 from tests.transcript.transcript_helpers import (
     CODE_LEGS,
@@ -157,7 +158,7 @@ def test_the_har_export_holds_the_same_exchanges(serve: Callable[..., Served], e
     served = _serve(serve, wire_log, response_type)
     browser = visit(served)
     recs = records(wire_log)
-    document = json.loads(json.dumps(to_har(recs)))
+    document = json.loads(json.dumps(to_har(read_file(wire_log).records)))
     log = document["log"]
     assert log["version"] == "1.2" and log["creator"]["name"] == "aadweb"
     assert [p["id"] for p in log["pages"]] == [recs[0]["flow"]]

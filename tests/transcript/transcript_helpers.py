@@ -43,9 +43,10 @@ def visit(served: Served, *, logout: bool = True) -> Browser:
 
 
 def records(path: Path) -> list[Record]:
+    """The records in ``path`` as JSON objects (read through the typed reader and given back)."""
     loaded = read_file(path)
     assert loaded.skipped == 0
-    return loaded.records
+    return [record.to_json() for record in loaded.records]
 
 
 def legs(recs: list[Record]) -> list[str]:

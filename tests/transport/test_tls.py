@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from aadweb.errors import DeadlineExceeded, TransportError
+from aadweb.errors import ConnectionFailed, DeadlineExceeded, TransportError
 from aadweb.protocol.http import HttpRequest
 from aadweb.transport.network import RequestsTransport
 from tests.transport.scripted import MARGIN, ScriptedServer, Stopwatch, drip_body, drip_headers
@@ -47,7 +47,7 @@ def test_https_with_the_given_ca_bundle_and_keep_alive(tls_server: ScriptedServe
 def test_untrusted_certificate_is_a_transport_error(tls_server: ScriptedServer) -> None:
     with RequestsTransport(timeout=5) as t, pytest.raises(TransportError) as info:
         t.send(get(tls_server.url("/me")))
-    assert not isinstance(info.value, DeadlineExceeded)
+    assert not isinstance(info.value, DeadlineExceeded | ConnectionFailed)  # 502: trying again cannot help
     assert "TLS certificate verification failed" in str(info.value)
     assert tls_server.seen == []
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import uuid
 
 import pytest
 import requests
 
-from aadweb.errors import DeadlineExceeded, TransportError
+from aadweb.errors import ConnectionFailed, TransportError
 from aadweb.protocol.http import HttpRequest
 from aadweb.secret import Secret
 from aadweb.transport import RequestsTransport, Transport
@@ -164,10 +165,10 @@ def test_explicit_proxies_are_used(server: ScriptedServer) -> None:
     assert server.seen[0].raw_path == "http://graph.example.invalid/v1.0/me"
 
 
-def test_connection_refused_is_a_transport_error_naming_the_host(closed_port: int) -> None:
-    with RequestsTransport(timeout=3) as t, pytest.raises(TransportError) as info:
+def test_connection_refused_is_a_connection_failure_naming_the_host(closed_port: int) -> None:
+    with RequestsTransport(timeout=3) as t, pytest.raises(ConnectionFailed) as info:
         t.send(get(f"http://127.0.0.1:{closed_port}/x"))
-    assert not isinstance(info.value, DeadlineExceeded)
+    assert info.value.status == 503 and info.value.retry_after == 5  # DESIGN.md: down or refusing: try again
     assert f"127.0.0.1:{closed_port}" in str(info.value)
     assert "connection refused" in str(info.value)
     assert isinstance(info.value.__cause__, requests.ConnectionError)
@@ -194,8 +195,26 @@ def test_header_with_line_break_is_refused_before_sending(server: ScriptedServer
 
 
 def test_invalid_url_is_a_transport_error(transport: RequestsTransport) -> None:
-    with pytest.raises(TransportError):
+    with pytest.raises(TransportError) as info:
         transport.send(get("http://exa mple.invalid:99999/"))
+    assert not isinstance(info.value, ConnectionFailed) and info.value.status == 502  # trying again cannot help
+
+
+def test_a_server_that_closes_without_answering_is_a_connection_failure() -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+
+        def hang_up() -> None:
+            conn, _ = listener.accept()
+            conn.recv(65536)
+            conn.close()
+
+        thread = threading.Thread(target=hang_up, daemon=True)
+        thread.start()
+        with RequestsTransport(timeout=3) as t, pytest.raises(ConnectionFailed, match="without answering"):
+            t.send(get(f"http://127.0.0.1:{listener.getsockname()[1]}/x"))
+        thread.join(timeout=5)
 
 
 def test_concurrent_sends_from_many_threads(server: ScriptedServer) -> None:

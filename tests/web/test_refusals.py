@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import http.client
 import socket
+import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -153,18 +155,38 @@ def test_a_bad_id_token_is_refused(served: Served, emulator: Emulator) -> None:
     assert served.store.counts()["sessions"] == 0 and emulator.count("POST", "/oauth2/token") == 0
 
 
-def test_an_unreachable_authority_is_a_502_page(serve: Callable[..., Served]) -> None:
-    with socket.socket() as s:  # a port nobody listens on
-        s.bind(("127.0.0.1", 0))
-        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
-    served = serve(authority_host=dead)
+def _callback_against(served: Served) -> Any:
+    """A browser at the callback of a sign-in it started (its answer stashed): the app now calls
+    the token endpoint."""
     browser = served.browser()
     authorize = browser.start()
     state = parse_qs(urlsplit(authorize).query)["state"][0]
-    stash = served.store.stash_callback(state, {"state": state, "code": "c", "id_token": "a.b.c"})
-    assert stash
-    page = browser.get(f"/getAToken?state={state}")
-    assert page.status_code == 502 and "could not be reached" in page.text
+    assert served.store.stash_callback(state, {"state": state, "code": "c", "id_token": "a.b.c"})
+    return browser.get(f"/getAToken?state={state}")
+
+
+def test_an_authority_refusing_connections_is_a_503_with_retry_after(serve: Callable[..., Served]) -> None:
+    """DESIGN.md: an upstream that is down or refuses connections is a 503, "try again in N seconds"."""
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
+    page = _callback_against(serve(authority_host=dead))
+    assert page.status_code == 503 and page.headers["Retry-After"] == "5"
+    assert "could not be reached" in page.text and "Try again in 5 seconds." in page.text
+    _no_traceback(page.text)
+
+
+def test_an_authority_that_never_answers_is_a_504_page(serve: Callable[..., Served]) -> None:
+    """DESIGN.md: an upstream deadline passed is a 504, "the service did not answer in time"."""
+    with socket.socket() as listener:  # connections complete in the backlog; nothing ever answers
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        started = time.monotonic()
+        page = _callback_against(serve(authority_host=f"http://127.0.0.1:{listener.getsockname()[1]}",
+                                       http_timeout=0.5))
+    assert page.status_code == 504 and "Retry-After" not in page.headers
+    assert "did not answer in time" in page.text and "took too long to answer" in page.text
+    assert time.monotonic() - started < 5.0
     _no_traceback(page.text)
 
 

@@ -257,12 +257,36 @@ def _report(stats: pstats.Stats, *, store: str, rate: float, seconds: float, top
         "  us/req  calls/req  function",
     ]
     lines += [f"  {us(ct)}  {cc / served:9.2f}  {_where(key)}" for key, (cc, _, _, ct, _) in ours[:top]]
+    if ours:
+        lines += ["", "the gate's call tree (callees costing >= 3% of it; cumulative through each call):",
+                  "  us/req  calls/req  function"]
+        lines += _tree(stats, ours[0][0], served)
     lines += ["", f"all functions by own time (top {top}):", "  us/req  calls/req  function"]
     by_own = sorted(table.items(), key=lambda kv: -kv[1][2])
     lines += [f"  {us(tt)}  {cc / served:9.2f}  {_where(key)}" for key, (cc, _, tt, _, _) in by_own[:top]]
     if gate_calls and gate_calls != served:
         lines.append(f"\n(note: the top aadweb function ran {gate_calls:,} times for {served:,} app calls)")
     return "\n".join(lines)
+
+
+def _tree(stats: pstats.Stats, root: tuple[str, int, str], served: int, *, depth: int = 14,
+          floor: float = 0.03) -> list[str]:
+    """``root`` and its callees, depth first, each with the time spent through that one call edge."""
+    stats.calc_callees()
+    callees: dict[Any, dict[Any, tuple[int, int, float, float]]] = stats.all_callees  # type: ignore[attr-defined]
+    total: float = stats.stats[root][3]  # type: ignore[attr-defined]
+    lines: list[str] = []
+
+    def walk(func: tuple[str, int, str], calls: int, cumulative: float, level: int, path: frozenset[Any]) -> None:
+        lines.append(f"  {cumulative / served * 1e6:8.1f}  {calls / served:9.2f}  {'  ' * level}{_where(func)}")
+        if level >= depth:
+            return
+        for kid, (cc, _, _, ct) in sorted(callees.get(func, {}).items(), key=lambda kv: -kv[1][3]):
+            if ct >= floor * total and kid not in path:
+                walk(kid, cc, ct, level + 1, path | {kid})
+
+    walk(root, stats.stats[root][0], total, 0, frozenset({root}))  # type: ignore[attr-defined]
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:

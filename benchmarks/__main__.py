@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import (
+    bench_gate,
     bench_graphcall,
     bench_idtoken,
     bench_jwks_burst,
@@ -29,6 +30,7 @@ from benchmarks import (
 BENCHMARKS: dict[str, Callable[..., dict[str, Any]]] = {
     "idtoken": bench_idtoken.run,
     "page": bench_page.run,
+    "gate": bench_gate.run,
     "graphcall": bench_graphcall.run,
     "signin": bench_signin.run,
     "memory": bench_memory.run,

@@ -132,8 +132,9 @@ def worst_case_seconds(http_timeout: float) -> float:
     3. Graph answers 401: a forced refresh, as in 1;
     4. Graph again, as in 2.
 
-    A sign-in callback makes at most four calls in a row (metadata, keys, one keys refresh for an
-    unknown ``kid``, token), ``4 * http_timeout``: less. Session store operations come on top
+    A sign-in callback makes at most six calls in a row (metadata, keys, one keys refresh for an
+    unknown ``kid``, token, and on groups overage a refresh for Graph and Graph's group pages under
+    one deadline), ``6 * http_timeout``: less. Session store operations come on top
     (their own short timeouts). Deployment advice (README, SECURITY.md, examples/gunicorn.conf.py)
     quotes this formula; a test keeps them equal.
     """

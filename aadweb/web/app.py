@@ -239,6 +239,15 @@ class AadWebApp:
                 self._maps[mount] = found
         return found
 
+    def _surely_the_apps(self, request: AppRequest) -> bool:
+        """A path outside ``AADWEB_ROUTE_PREFIX`` that is not the callback: the protected app's."""
+        if self.app is None:
+            return False
+        path = request.path
+        if path == self.prefix or path.startswith(self.prefix + "/"):
+            return False
+        return path != callback_route(self.redirect_path, request.script_root)
+
     def dispatch_request(self, request: AppRequest) -> Response | WSGIApplication:
         try:
             check_mount_point(request)  # before any URL is built from it
@@ -246,6 +255,8 @@ class AadWebApp:
             adapter = self.url_map(request.script_root).bind(_HOST, script_name=self.root(request) or "/",
                                                              path_info=request.path)
             request.urls = adapter
+            if self._surely_the_apps(request):
+                return self._gate(request)  # the common case in front of an app: no route matching
             try:
                 endpoint, values = adapter.match(method=request.method)
             except NotFound:

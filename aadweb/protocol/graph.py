@@ -36,6 +36,7 @@ __all__ = [
     "MAX_RETRY_AFTER",
     "MAX_VALUE",
     "GraphUser",
+    "build_bearer_get",
     "build_me_request",
     "parse_me_response",
     "parse_retry_after",
@@ -49,24 +50,30 @@ MAX_MESSAGE: Final = 2000
 _WHAT: Final = "Graph /me response"
 
 
-def build_me_request(*, graph_url: str, access_token: Secret, client_request_id: str) -> HttpRequest:
-    """``GET {graph_url}`` with the bearer token (RFC 6750 2.1) and a ``client-request-id``."""
-    if not is_secure_url(graph_url):
-        raise ValueError("graph_url must be an https URL (http only on a loopback host)")
+def build_bearer_get(*, url: str, access_token: Secret, client_request_id: str, leg: str) -> HttpRequest:
+    """``GET url`` with the bearer token (RFC 6750 2.1) and a ``client-request-id``: every Graph read."""
+    if not is_secure_url(url):
+        raise ValueError("a Graph URL must be https (http only on a loopback host)")
     token = access_token.reveal()
     # RFC 6750 2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
     if not B64TOKEN.fullmatch(token):
         raise ValueError("the access token is not a valid bearer token (RFC 6750 2.1)")
     return HttpRequest(
         method="GET",
-        url=graph_url,
+        url=url,
         headers={
             "Authorization": Secret("authorization", f"Bearer {token}"),
             "Accept": "application/json",
             **client_request_id_headers(client_request_id),
         },
-        leg="graph",
+        leg=leg,
     )
+
+
+def build_me_request(*, graph_url: str, access_token: Secret, client_request_id: str) -> HttpRequest:
+    """``GET {graph_url}`` (``/me``) with the user's access token."""
+    return build_bearer_get(url=graph_url, access_token=access_token, client_request_id=client_request_id,
+                            leg="graph")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -20,9 +20,9 @@ from typing import Final
 from urllib.parse import urlencode
 
 from aadweb.errors import InvalidResponse
-from aadweb.protocol.graph import raise_for_graph_error
-from aadweb.protocol.http import B64TOKEN, HttpRequest, HttpResponse, client_request_id_headers
-from aadweb.protocol.metadata import is_secure_url, same_origin
+from aadweb.protocol.graph import build_bearer_get, raise_for_graph_error
+from aadweb.protocol.http import HttpRequest, HttpResponse
+from aadweb.protocol.metadata import same_origin
 from aadweb.secret import Secret
 
 __all__ = ["MAX_GROUP_PAGES", "GroupsPage", "build_groups_request", "groups_url", "parse_groups_page"]
@@ -42,22 +42,10 @@ def groups_url(graph_url: str) -> str:
 
 def build_groups_request(*, url: str, graph_url: str, access_token: Secret, client_request_id: str) -> HttpRequest:
     """``GET url`` with the bearer token; ``url`` is the first page or a next link on Graph's origin."""
-    if not is_secure_url(url) or not same_origin(url, graph_url):
+    if not same_origin(url, graph_url):
         raise InvalidResponse("a Graph page link points away from Graph; not followed")
-    token = access_token.reveal()
-    # RFC 6750 2.1: b64token
-    if not B64TOKEN.fullmatch(token):
-        raise ValueError("the access token is not a valid bearer token (RFC 6750 2.1)")
-    return HttpRequest(
-        method="GET",
-        url=url,
-        headers={
-            "Authorization": Secret("authorization", f"Bearer {token}"),
-            "Accept": "application/json",
-            **client_request_id_headers(client_request_id),
-        },
-        leg="graph_groups",
-    )
+    return build_bearer_get(url=url, access_token=access_token, client_request_id=client_request_id,
+                            leg="graph_groups")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -87,6 +87,16 @@ def seal_tokens(cipher: TokenCipher, session_id: str, tokens: TokenSet) -> bytes
 
 
 def open_tokens(cipher: TokenCipher, session_id: str, blob: bytes) -> TokenSet:
+    key = ("tokens", session_id, bytes(blob))
+    cached = cipher.opened.get(key)
+    if isinstance(cached, TokenSet):
+        return cached
+    tokens = _open_tokens(cipher, session_id, blob)
+    cipher.opened.put(key, tokens)
+    return tokens
+
+
+def _open_tokens(cipher: TokenCipher, session_id: str, blob: bytes) -> TokenSet:
     doc = _open(cipher, blob, "session", "tokens", session_id)
     try:
         return TokenSet(
@@ -108,9 +118,14 @@ def seal_text(cipher: TokenCipher, kind: str, field: str, key: str, text: str) -
 
 
 def open_text(cipher: TokenCipher, kind: str, field: str, key: str, blob: bytes) -> str:
+    cache_key = (f"{kind}\x00{field}", key, bytes(blob))
+    cached = cipher.opened.get(cache_key)
+    if isinstance(cached, str):
+        return cached
     value = _open(cipher, blob, kind, field, key)
     if not isinstance(value, str):
         raise CiphertextInvalid(f"decrypted {kind} {field} is not a string")
+    cipher.opened.put(cache_key, value)
     return value
 
 

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Final
 
@@ -35,7 +37,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from aadweb.errors import SessionStoreError
 
-__all__ = ["TOKENS_PURPOSE", "CiphertextInvalid", "TokenCipher", "derive_key"]
+__all__ = ["TOKENS_PURPOSE", "CiphertextInvalid", "OpenedCache", "TokenCipher", "derive_key"]
 
 #: HKDF ``info`` of the key that encrypts tokens and other secrets in the session store.
 TOKENS_PURPOSE: Final = b"aadweb session tokens v1"
@@ -72,13 +74,44 @@ def _key_id(key: bytes) -> bytes:
     return hashlib.sha256(b"aadweb key id\x00" + key).digest()[:_KEY_ID_LEN]
 
 
+class OpenedCache:
+    """The values a cipher opened lately, by (what, record key, ciphertext): a signed-in page view
+    reads the same sealed tokens on every request, and AES-GCM plus JSON plus the value objects
+    cost more than the store read. Keyed by the ciphertext *and* the record it is bound to, so a
+    hit is exactly what decrypting would give (a blob replayed into another record still misses
+    and fails to open). Bounded (least recently used goes first), per process; the values are the
+    frozen objects the store would have built anyway.
+    """
+
+    __slots__ = ("_entries", "_limit", "_lock")
+
+    def __init__(self, limit: int = 1024) -> None:
+        self._entries: OrderedDict[tuple[str, str, bytes], object] = OrderedDict()
+        self._limit = limit
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str, bytes]) -> object | None:
+        with self._lock:
+            value = self._entries.get(key)
+            if value is not None:
+                self._entries.move_to_end(key)
+            return value
+
+    def put(self, key: tuple[str, str, bytes], value: object) -> None:
+        with self._lock:
+            self._entries[key] = value
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._limit:
+                self._entries.popitem(last=False)
+
+
 class TokenCipher:
     """AES-256-GCM with random nonces and ciphertexts bound to their place (``bound_to``).
 
     ``key`` encrypts; ``key`` and every key in ``previous`` decrypt (for key rotation).
     """
 
-    __slots__ = ("_key_id", "_keys")
+    __slots__ = ("_key_id", "_keys", "opened")
 
     def __init__(self, key: bytes, *, previous: Sequence[bytes] = ()) -> None:
         for k in (key, *previous):
@@ -86,6 +119,8 @@ class TokenCipher:
                 raise ValueError("TokenCipher keys must be 32 bytes (AES-256)")
         self._key_id = _key_id(key)
         self._keys: dict[bytes, AESGCM] = {_key_id(k): AESGCM(k) for k in reversed((key, *previous))}
+        #: What this cipher opened lately (see :class:`OpenedCache`).
+        self.opened = OpenedCache()
 
     @classmethod
     def from_secret(cls, secret_key: str, *, purpose: bytes = TOKENS_PURPOSE) -> TokenCipher:

@@ -128,4 +128,5 @@ def test_endpoint_and_scope_problems_are_reported(values: dict[str, str], says: 
 
 def test_v2_accepts_the_graph_resource_default_and_graph_scopes_by_uri() -> None:
     assert problems(endpoint="v2", resource="https://graph.microsoft.com") == []
-    assert problems(endpoint="v2", scopes="https://graph.microsoft.com/User.Read https://graph.microsoft.com/Mail.Read") == []
+    graph = "https://graph.microsoft.com"
+    assert problems(endpoint="v2", scopes=f"{graph}/User.Read {graph}/Mail.Read") == []

@@ -234,3 +234,42 @@ def test_v2_common_signs_in_allowed_tenants_only(emulator: Emulator, emulator_ur
         page = other.follow(other.deliver(other.authenticate(other.start(), user=FABRIKAM_USERS[0].upn)))
         assert page.status_code == 403 and "Your organisation is not allowed" in page.text
         assert other.cookie("aadweb_session") is None
+
+
+# --- consent for another API: the round trip asks exactly what was refused ------------------
+
+
+def test_consent_required_round_trip_asks_for_the_refused_target(
+    serve: Callable[..., Served], emulator: Emulator, endpoint: str
+) -> None:
+    def asks(get: Callable[..., str]) -> str:
+        return get(scopes=[f"{API}/access_as_user"]) if endpoint == "v2" else get(resource=API)
+
+    api = _token_app(asks)
+    home = _token_app(lambda get: get())
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        return (api if environ["PATH_INFO"] == "/api" else home)(environ, start_response)
+
+    served = serve(endpoint=endpoint, callback="/.auth/callback", app=app)
+    browser = served.browser()
+    assert browser.sign_in("/").status_code == 200
+    # An API call (not a browser navigation) gets a 401 naming what needs consent.
+    emulator.faults.token_error(65001, error="invalid_grant")
+    answer = browser.get("/api", headers={"Accept": "application/json"})
+    assert answer.status_code == 401 and answer.json()["error"] == "consent_required"
+    if endpoint == "v2":
+        assert answer.json()["scopes"] == [f"{API}/access_as_user"]
+    else:
+        assert answer.json()["resource"] == API
+    # A browser is sent to the authority for exactly that, and back to the same URL.
+    emulator.faults.token_error(65001, error="invalid_grant")
+    authorize = browser.start("/api?x=1")
+    q = _query(authorize)
+    assert q["prompt"] == "consent"
+    if endpoint == "v2":
+        assert q["scope"] == f"openid profile offline_access {API}/access_as_user" and "resource" not in q
+    else:
+        assert q["resource"] == API
+    page = browser.follow(browser.deliver(browser.authenticate(authorize)))
+    assert page.status_code == 200 and page.url.endswith("/api?x=1") and page.json()["aud"] == API

@@ -118,6 +118,11 @@ class Endpoint:
             return [("scope", " ".join((*OIDC_SCOPES, target)))]
         return [("scope", "openid"), ("resource", target)]
 
+    def token_params(self, target: str) -> dict[str, str]:
+        """What names the token wanted in a token request: v1 ``resource`` (its ``scope=openid``
+        is an authorize parameter only); v2.0 ``scope`` (RFC 6749 4.1.3 / 6)."""
+        return {name: value for name, value in self.target_params(target) if self.is_v2 or name == "resource"}
+
 
 def v1_endpoint(issuer_prefix: str) -> Endpoint:
     """Azure AD v1 of a cloud whose issuers are ``{issuer_prefix}{tid}/``."""

@@ -141,11 +141,6 @@ def _token_request(
     return HttpRequest(method="POST", url=token_endpoint, headers=headers, form=form, leg=leg)
 
 
-def _target(endpoint: Endpoint, target: str) -> dict[str, FormValue]:
-    # v1: resource (its scope=openid is an authorize parameter only); v2.0: scope
-    return {name: value for name, value in endpoint.target_params(target) if endpoint.is_v2 or name == "resource"}
-
-
 def _non_empty(name: str, value: str | Secret) -> None:
     if not value:
         raise ValueError(f"{name} must not be empty")
@@ -178,7 +173,7 @@ def build_code_redemption(
         "client_id": client_id,
         "code": code,
         "redirect_uri": redirect_uri,
-        **_target(endpoint, resource),
+        **endpoint.token_params(resource),
         "code_verifier": code_verifier,
     }
     return _token_request(
@@ -213,7 +208,7 @@ def build_refresh(
         "grant_type": "refresh_token",
         "client_id": client_id,
         "refresh_token": refresh_token,
-        **_target(endpoint, resource),
+        **endpoint.token_params(resource),
     }
     return _token_request(
         token_endpoint=token_endpoint,

@@ -53,6 +53,11 @@ def _tenant_list(raw: str) -> tuple[str, ...]:
     return tuple(t for t in (part.strip() for part in raw.split(",")) if t)
 
 
+def _scopes(raw: str) -> tuple[str, ...]:
+    """AADWEB_SCOPES: scopes separated by spaces or commas (checked by Settings)."""
+    return tuple(raw.replace(",", " ").split())
+
+
 def _certificate(raw: str) -> ClientCertificate | None:
     if not raw:
         return None
@@ -72,6 +77,7 @@ PARSERS: Final[Mapping[str, Callable[[str], Any]]] = {
     "secret_key": _secret("secret_key"),
     "client_certificate": _certificate,
     "allowed_tenants": _tenant_list,
+    "scopes": _scopes,
     "public_paths": _tenant_list,
     "require_roles": _tenant_list,
     "require_groups": _tenant_list,

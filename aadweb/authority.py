@@ -1,4 +1,4 @@
-"""Talking to the Azure AD v1 authority: metadata, keys, code redemption, refresh.
+"""Talking to the Azure AD authority (v1 or v2.0): metadata, keys, code redemption, refresh.
 
 Protocol steps (``aadweb.protocol``) sent through a transport (``aadweb.transport``), nothing
 else: no sessions, no web. One :class:`Authority` per process holds the keep-alive transport,
@@ -10,7 +10,8 @@ The process remembers how its last call to the authority went (:attr:`Authority.
 ``unknown`` before the first, then ``ok`` or ``unreachable``), so ``/healthz`` can report it
 without making a call of its own (DESIGN.md: ``/healthz`` never makes a network call).
 
-Where the endpoints come from: the authorize and token endpoints are the v1 paths under the
+Where the endpoints come from: the authorize and token endpoints are the v1 (or v2.0, as
+``AADWEB_ENDPOINT`` says: :class:`~aadweb.protocol.endpoint.Endpoint`) paths under the
 configured ``{authority_host}/{tenant}`` (so a sign-in can start even while metadata is being
 fetched); the issuer and ``jwks_uri`` come from the tenant's OpenID metadata, fetched over TLS
 (or loopback) from that same authority host, as PROTOCOL.md advises.
@@ -26,6 +27,7 @@ from typing import Literal
 from aadweb.errors import (
     AuthorityUnavailable,
     ConfigurationError,
+    InvalidResponse,
     KeyNotFound,
     TokenValidationError,
     TransportError,
@@ -47,10 +49,8 @@ from aadweb.protocol.logout import build_logout_url, logout_endpoint
 from aadweb.protocol.metadata import (
     AuthorityMetadata,
     build_metadata_request,
-    check_tenant_issuer,
     is_secure_url,
     parse_metadata,
-    tenant_id_from_issuer,
 )
 from aadweb.protocol.token import (
     ClientAssertionCredential,
@@ -98,7 +98,9 @@ class Authority:
         self.max_wait = max_wait
         self._reachability: Reachability = "unknown"
         self.authority_url = settings.tenant_url
-        self.token_endpoint = token_endpoint_url(self.authority_url)
+        #: v1 or v2.0 in the configured cloud: paths, issuer template, what names a token.
+        self.endpoint = settings.protocol_endpoint
+        self.token_endpoint = token_endpoint_url(self.authority_url, self.endpoint)
         #: OIDC Core 3.1.3.7 (6): an unsigned id_token is acceptable only over TLS (or loopback).
         self.token_channel_is_secure = is_secure_url(self.token_endpoint)
         self.credential = _credential(settings)
@@ -134,11 +136,16 @@ class Authority:
         return self._keys.fetch_count
 
     def _fetch_metadata(self) -> AuthorityMetadata:
-        resp = self._send(build_metadata_request(self.authority_url, client_request_id=self.new_id()))
+        resp = self._send(build_metadata_request(self.authority_url, client_request_id=self.new_id(),
+                                                 path=self.endpoint.metadata_path))
         metadata = parse_metadata(resp, authority_host=self.settings.authority_host)
         s = self.settings
-        if s.tenant_is_guid:
-            check_tenant_issuer(metadata, issuer_prefix=s.issuer_prefix, tenant_id=s.tenant)
+        # OpenID Connect Discovery 4.3: a single tenant's metadata names exactly its issuer;
+        # common/organizations publish the template itself.
+        if s.tenant_is_guid and metadata.issuer != self.endpoint.issuer(s.tenant):
+            raise InvalidResponse("the authority's metadata names an unexpected issuer for this tenant")
+        if self.endpoint.is_v2 and s.is_multi_tenant and metadata.issuer != self.endpoint.issuer_template:
+            raise InvalidResponse("the authority's metadata does not name the multi-tenant issuer template")
         return metadata
 
     def _fetch_keys(self) -> KeySet:
@@ -154,7 +161,10 @@ class Authority:
         if s.tenant_is_guid:
             return SingleTenant(tenant_id=s.tenant)
         # A verified domain: the tenant GUID is the one its metadata's issuer names.
-        return SingleTenant(tenant_id=tenant_id_from_issuer(self.metadata().issuer, issuer_prefix=s.issuer_prefix))
+        tenant_id = self.endpoint.tenant_from_issuer(self.metadata().issuer)
+        if tenant_id is None:
+            raise InvalidResponse("the authority's metadata issuer does not name a tenant GUID")
+        return SingleTenant(tenant_id=tenant_id)
 
     def response_issuers(self) -> frozenset[str]:
         """RFC 9207: the issuers an authorization response's ``iss`` may name.
@@ -165,9 +175,8 @@ class Authority:
         sign-in then also requires it to be the validated id_token's own ``iss``.
         """
         policy = self.tenant_policy()
-        prefix = self.settings.issuer_prefix
         tenants = {policy.tenant_id} if isinstance(policy, SingleTenant) else policy.tenant_ids
-        return frozenset(f"{prefix}{tenant}/" for tenant in tenants)
+        return frozenset(self.endpoint.issuer(tenant) for tenant in tenants)
 
     # --- the sign-in ----------------------------------------------------------------------
 
@@ -182,20 +191,23 @@ class Authority:
         domain_hint: str | None = None,
         resource: str | None = None,
     ) -> str:
-        """The authorize URL for the configured resource, or ``resource`` (a consent round trip)."""
+        """The authorize URL for the configured target, or ``resource`` (a consent round trip).
+
+        The target is v1's resource or v2.0's scopes (:attr:`Settings.token_target`)."""
         s = self.settings
         return build_authorize_url(
             AuthorizeParams(
                 authority_url=self.authority_url, client_id=s.client_id, redirect_uri=s.redirect_uri,
-                resource=resource or s.resource, response_type=s.response_type, state=state, nonce=nonce,
+                resource=resource or s.token_target, response_type=s.response_type, state=state, nonce=nonce,
                 code_challenge=code_challenge, prompt=prompt, login_hint=login_hint, domain_hint=domain_hint,
+                endpoint=self.endpoint,
             )
         )
 
     def expectations(self, nonce: Secret) -> IdTokenExpectations:
         s = self.settings
         return IdTokenExpectations(
-            client_id=s.client_id, issuer_prefix=s.issuer_prefix, tenants=self.tenant_policy(), nonce=nonce,
+            client_id=s.client_id, endpoint=self.endpoint, tenants=self.tenant_policy(), nonce=nonce,
             now=self.clock(), leeway=s.clock_skew,
         )
 
@@ -243,8 +255,8 @@ class Authority:
         s = self.settings
         request = build_code_redemption(
             token_endpoint=self.token_endpoint, client_id=s.client_id, code=code, redirect_uri=s.redirect_uri,
-            resource=resource or s.resource, code_verifier=code_verifier, credential=self.credential, now=self.clock(),
-            jti=self.new_id(), client_request_id=self.new_id(),
+            resource=resource or s.token_target, code_verifier=code_verifier, credential=self.credential,
+            now=self.clock(), jti=self.new_id(), client_request_id=self.new_id(), endpoint=self.endpoint,
         )
         return parse_token_response(self._send(request), now=self.clock())
 
@@ -269,14 +281,14 @@ class Authority:
         s = self.settings
         request = build_refresh(  # built anew each time: a client assertion's jti is single-use
             token_endpoint=self.token_endpoint, client_id=s.client_id, refresh_token=refresh_token,
-            resource=resource or s.resource, credential=self.credential, now=self.clock(), jti=self.new_id(),
-            client_request_id=self.new_id(),
+            resource=resource or s.token_target, credential=self.credential, now=self.clock(), jti=self.new_id(),
+            client_request_id=self.new_id(), endpoint=self.endpoint,
         )
         return parse_token_response(self._send(request, deadline=deadline), now=self.clock())
 
     def logout_url(self, post_logout_redirect_uri: str | None) -> str:
         return build_logout_url(
-            end_session_endpoint=logout_endpoint(self.authority_url),
+            end_session_endpoint=logout_endpoint(self.authority_url, self.endpoint),
             post_logout_redirect_uri=post_logout_redirect_uri,
         )
 

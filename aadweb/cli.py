@@ -1,7 +1,7 @@
 """``aadweb``: the command line (``python -m aadweb``, or the ``aadweb`` console script).
 
     aadweb serve [--host 127.0.0.1] [--port 5000]      the app, configured by AADWEB_* variables
-    aadweb demo [--host] [--port 5000] [--emulator-port 5001]
+    aadweb demo [--host] [--port 5000] [--emulator-port 5001] [--endpoint v1|v2]
                                                        emulator + app, nothing to configure
     aadweb emulator [...]                              the emulator alone (its own options)
     aadweb check-config                                validate AADWEB_* and print a summary
@@ -230,7 +230,7 @@ def _demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             register_demo_redirect(emulator, redirect_uri)
             try:
                 settings = demo_settings(emulator_url=emulator_server.url, redirect_uri=redirect_uri,
-                                         wire_log=os.path.join(scratch, "wire.jsonl"))
+                                         wire_log=os.path.join(scratch, "wire.jsonl"), endpoint=args.endpoint)
                 app = _create_app(settings)
                 app_server.set_app(app)
             except ConfigurationError as exc:
@@ -258,14 +258,17 @@ def _demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def _demo_banner(out: TextIO, *, app_url: str, emulator_url: str, users: Sequence[tuple[str, str]],
                  settings: Settings) -> None:
-    print("aadweb demo: the app and a local Azure AD v1 + Graph emulator, nothing to configure.", file=out)
+    version = "v2.0" if settings.is_v2 else "v1"
+    print(f"aadweb demo: the app and a local Azure AD {version} + Graph emulator, nothing to configure.", file=out)
     print(f"  Open {app_url} in your browser.", file=out)
-    print(f"  Emulator (Azure AD v1 + Graph): {emulator_url}", file=out)
+    print(f"  Emulator (Azure AD v1 and v2.0 + Graph): {emulator_url}   endpoint used: {version}", file=out)
     print("  Demo users (pick one on the emulator's sign-in page):", file=out)
     width = max((len(upn) for upn, _ in users), default=0)
     for upn, name in users:
         print(f"    {upn.ljust(width)}  {name}", file=out)
-    print(f"  Sessions: {redact_url(settings.session_store)}   response type: {settings.response_type}", file=out)
+    target = f"   scopes: {settings.token_target}" if settings.is_v2 else ""
+    print(f"  Sessions: {redact_url(settings.session_store)}   response type: {settings.response_type}{target}",
+          file=out)
     if settings.wire_view and settings.wire_log:
         print(f"  What went over the wire: {app_url}/_aadweb/wire once signed in, or `aadweb wire "
               f"{settings.wire_log}` (removed when the demo stops unless AADWEB_WIRE_LOG names a file)", file=out)
@@ -404,6 +407,8 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=5000, help="the app's port (default 5000; 0 picks one)")
     demo.add_argument("--emulator-port", type=int, default=5001,
                       help="the emulator's port (default 5001; 0 picks one)")
+    demo.add_argument("--endpoint", choices=("v1", "v2"), default="v1",
+                      help="sign in with Azure AD v1 (default, resource=) or the v2.0 endpoint (scopes, code flow)")
     demo.set_defaults(handler=_demo)
 
     sub.add_parser("emulator", help="run the Azure AD v1 + Graph emulator alone (see `aadweb emulator --help`)",

@@ -33,6 +33,7 @@ from aadweb.errors import ConfigurationError
 from aadweb.gate_settings import gate_problems
 from aadweb.protocol.authorize import RESPONSE_TYPES
 from aadweb.protocol.client_assertion import ClientCertificate
+from aadweb.protocol.endpoint import Endpoint, scope_target, v1_endpoint, v2_endpoint
 from aadweb.secret import Secret, redact_url
 
 # Cloud presets live in aadweb.clouds, value checks in aadweb._config_checks, value parsers and
@@ -58,7 +59,11 @@ class Settings:
     cloud: str = "public"
     authority_host: str = ""
     graph_url: str = ""
-    response_type: str = "code id_token"
+    #: Empty: the endpoint's default, ``code id_token`` on v1 and ``code`` on v2.
+    response_type: str = ""
+    endpoint: str = "v1"
+    #: v2 only (empty: ``User.Read``); ``openid profile offline_access`` are always added.
+    scopes: tuple[str, ...] = ()
     allowed_tenants: tuple[str, ...] = ()
     secret_key: Secret | None = None
     session_store: str = "sqlite:///aadweb-sessions.db"
@@ -89,7 +94,22 @@ class Settings:
         return f"Settings({', '.join(f'{f.name}={show(f.name)}' for f in fields(self) if f.repr)})"
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "endpoint", self.endpoint.strip().lower())
+        v2 = self.endpoint == "v2"
+        if not self.response_type:
+            # DESIGN.md, The v2.0 endpoint: the code flow is v2's default (its id_tokens are signed).
+            object.__setattr__(self, "response_type", "code" if v2 else "code id_token")
+        if v2 and not self.scopes:
+            object.__setattr__(self, "scopes", ("User.Read",))
         cloud = CLOUDS.get(self.cloud)
+        if v2 and self.resource and (cloud is None or self.resource.rstrip("/") != cloud.graph_root):
+            # A v2 token is asked by scopes; a resource set for v2 would be silently unused.
+            resource_problem = [
+                f"AADWEB_RESOURCE is for AADWEB_ENDPOINT=v1 only; on v2 name what you need in AADWEB_SCOPES "
+                f"(e.g. {self.resource.rstrip('/')}/.default, or the API's scopes)."
+            ]
+        else:
+            resource_problem = []
         if cloud is not None:
             # Presets fill what was not set explicitly.
             if not self.authority_host:
@@ -103,7 +123,7 @@ class Settings:
         object.__setattr__(self, "client_id", self.client_id.strip().lower())
         object.__setattr__(self, "allowed_tenants", tuple(t.strip().lower() for t in self.allowed_tenants))
         object.__setattr__(self, "require_groups", tuple(g.strip().lower() for g in self.require_groups))
-        problems = self.problems()
+        problems = [*resource_problem, *self.problems()]
         if problems:
             raise ConfigurationError(problems)
 
@@ -120,6 +140,22 @@ class Settings:
     @property
     def issuer_prefix(self) -> str:
         return CLOUDS[self.cloud].issuer_prefix
+
+    @property
+    def is_v2(self) -> bool:
+        return self.endpoint == "v2"
+
+    @property
+    def protocol_endpoint(self) -> Endpoint:
+        """Paths, issuer and token rules of ``AADWEB_ENDPOINT`` in ``AADWEB_CLOUD``."""
+        cloud = CLOUDS[self.cloud]
+        return v2_endpoint(cloud.issuer_v2_host) if self.is_v2 else v1_endpoint(cloud.issuer_prefix)
+
+    @property
+    def token_target(self) -> str:
+        """What the sign-in's access token is for: v1 ``AADWEB_RESOURCE``; v2 ``AADWEB_SCOPES``
+        (sorted, one space apart: :func:`~aadweb.protocol.endpoint.scope_target`)."""
+        return scope_target(self.scopes) if self.is_v2 else self.resource
 
     @property
     def hybrid(self) -> bool:
@@ -160,10 +196,14 @@ class Settings:
         p += url_problems("AADWEB_REDIRECT_URI", self.redirect_uri, allow_path=True)
         if len(self.redirect_uri.encode()) > 255:
             p.append("AADWEB_REDIRECT_URI is longer than the 255 bytes Azure AD accepts.")
-        if not self.resource:
+        if not self.resource and not self.is_v2:
             p.append("AADWEB_RESOURCE must not be empty (the App ID URI, e.g. https://graph.microsoft.com).")
+        if self.endpoint not in ("v1", "v2"):
+            p.append(f"AADWEB_ENDPOINT must be 'v1' (default, resource=) or 'v2' (scopes), not {self.endpoint!r}.")
+        p += self._scope_problems()
         if self.response_type not in RESPONSE_TYPES:
-            p.append("AADWEB_RESPONSE_TYPE must be 'code id_token' (default, OpenID Connect hybrid) or 'code'.")
+            p.append("AADWEB_RESPONSE_TYPE must be 'code id_token' (OpenID Connect hybrid, v1's default) or 'code' "
+                     "(v2's default).")
         if self.is_multi_tenant and not self.allowed_tenants:
             p.append(
                 f"AADWEB_TENANT={self.tenant} lets any organisation sign in: list the tenant GUIDs you accept "
@@ -195,6 +235,26 @@ class Settings:
         p += gate_problems(app=self.app, route_prefix=self.route_prefix, public_paths=self.public_paths,
                            require_roles=self.require_roles, require_groups=self.require_groups)
         return p
+
+    def _scope_problems(self) -> list[str]:
+        if not self.scopes:
+            return []
+        if not self.is_v2:
+            return ["AADWEB_SCOPES is for AADWEB_ENDPOINT=v2 only; on v1 the token is for AADWEB_RESOURCE."]
+        try:
+            scope_target(self.scopes)
+        except ValueError as exc:
+            return [f"AADWEB_SCOPES: {exc}."]
+        graph = CLOUDS[self.cloud].graph_root if self.cloud in CLOUDS else ""
+        # Azure v2.0 gives a token for ONE resource: scopes of several cannot be asked together.
+        resources = {
+            (scope.rsplit("/", 1)[0] if "/" in scope else graph).rstrip("/")
+            for scope in self.scopes if scope not in ("openid", "profile", "offline_access", "email")
+        }
+        if len(resources) > 1:
+            return ["AADWEB_SCOPES names scopes of several resources, but a token is for one: keep the sign-in's "
+                    "resource here and ask for the others with access_token(scopes=[...])."]
+        return []
 
     # --- loading ------------------------------------------------------------------------
 

@@ -374,7 +374,7 @@ class SignIn:
                      resource: str | None) -> SessionRecord:
         claims = validated.claims
         now = self.clock()
-        tokens = _token_set(response, resource or self.settings.resource, previous=None)
+        tokens = _token_set(response, resource or self.settings.token_target, previous=None)
         kept: dict[str, Any] = {"tid": claims.tid, "oid": claims.oid, "sub": claims.sub, "iss": claims.iss,
                                 **claims.display, "roles": list(claims.roles), "groups": list(claims.groups)}
         if claims.groups_overage:
@@ -423,8 +423,16 @@ class SignIn:
 
     @property
     def graph_resource(self) -> str:
-        """The v1 resource of Microsoft Graph in the configured cloud (its tokens' audience)."""
-        return CLOUDS[self.settings.cloud].graph_root
+        """What a Graph token is asked for: v1, Graph's resource in the configured cloud (its
+        tokens' audience); v2, the sign-in's scopes when they are all Graph's (``User.Read``,
+        the default), else ``User.Read``."""
+        graph = CLOUDS[self.settings.cloud].graph_root
+        if not self.settings.is_v2:
+            return graph
+        target = self.settings.token_target
+        if all("/" not in scope or scope.startswith(f"{graph}/") for scope in target.split()):
+            return target
+        return "User.Read"
 
     def access_token(self, session: SessionRecord, *, resource: str | None = None,
                      force_refresh: bool = False) -> Secret:
@@ -445,7 +453,7 @@ class SignIn:
         tokens = session.tokens
         if tokens is None:
             raise self._over(session, "the session holds no tokens")
-        wanted = resource or self.settings.resource
+        wanted = resource or self.settings.token_target
         held = _token_for(tokens, wanted)
         if not force_refresh and held is not None and held.expires_on - self.clock() > REFRESH_MARGIN:
             return held.access_token
@@ -497,7 +505,10 @@ class SignIn:
             return self.authority.refresh(tokens.refresh_token, resource=resource)
         except AuthorityError as exc:
             if resource != tokens.resource and _needs_consent(exc):
-                raise ConsentRequired(f"consent is needed for another resource ({exc})", resource=resource) from exc
+                # v2: the target is the scopes; the consent round trip asks exactly those.
+                scopes = tuple(resource.split()) if self.settings.is_v2 else ()
+                raise ConsentRequired(f"consent is needed for another resource ({exc})", resource=resource,
+                                      scopes=scopes) from exc
             raise
 
     @staticmethod

@@ -76,6 +76,7 @@ DEMO_ENV_PASSTHROUGH: Final = ("AADWEB_SESSION_STORE", "AADWEB_RESPONSE_TYPE", "
 def demo_settings(
     *, emulator_url: str, redirect_uri: str, environ: Mapping[str, str] | None = None,
     secret_key: str | None = None, wire_log: str | None = None, ca_bundle: str | None = None,
+    endpoint: str = "v1",
 ) -> Settings:
     """Settings for the demo: the emulator's tenant and app, a throwaway secret key.
 
@@ -83,6 +84,7 @@ def demo_settings(
     to ``memory:`` (one process, nothing written to disk). With ``wire_log`` the wire transcript
     goes there and its page is on (``AADWEB_WIRE_LOG`` / ``AADWEB_WIRE_VIEW=0`` override).
     ``ca_bundle``: the CA file of an emulator served with ``tls=True`` (``AADWEB_CA_BUNDLE``).
+    ``endpoint``: ``AADWEB_ENDPOINT`` (``v2``: the code flow and ``User.Read`` by default).
     """
     env = os.environ if environ is None else environ
     values = {
@@ -94,6 +96,7 @@ def demo_settings(
         "AADWEB_REDIRECT_URI": redirect_uri,
         "AADWEB_SECRET_KEY": secret_key or secrets.token_urlsafe(48),
         "AADWEB_SESSION_STORE": "memory:",
+        "AADWEB_ENDPOINT": endpoint,
     }
     if ca_bundle:
         values["AADWEB_CA_BUNDLE"] = ca_bundle

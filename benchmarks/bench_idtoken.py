@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from jwt.algorithms import RSAAlgorithm
 
+from aadweb.protocol.endpoint import v1_endpoint
 from aadweb.protocol.http import HttpResponse
 from aadweb.protocol.idtoken import IdTokenExpectations, SingleTenant, validate_front_channel
 from aadweb.protocol.jwks import parse_jwks
@@ -62,7 +63,7 @@ def run(seconds: float = 6.0) -> dict[str, Any]:
         public.verify(signature, signing_input, pkcs1, sha256)
 
     def aadweb() -> None:
-        expected = IdTokenExpectations(client_id=CLIENT, issuer_prefix="https://sts.windows.net/",
+        expected = IdTokenExpectations(client_id=CLIENT, endpoint=v1_endpoint("https://sts.windows.net/"),
                                        tenants=SingleTenant(tenant_id=TENANT), nonce=Secret("nonce", "bench-nonce"),
                                        now=time.time(), leeway=120)
         validate_front_channel(secret_token, keys=keys, expected=expected, code=secret_code)

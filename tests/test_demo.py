@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from aadweb.emulator import DEMO_USERS
+from aadweb.emulator import DEMO_TENANT_ID, DEMO_USERS
 from tests.browserless import Browser
 from tests.test_cli import Running, clean_env, free_port
 
@@ -48,6 +48,29 @@ def test_demo_serves_a_full_sign_in_and_graph_call_with_nothing_configured() -> 
     assert "aadweb demo: stopped" in "".join(child.stdout)
     assert "Traceback" not in child.stderr
     assert "getAToken?" not in child.stderr and "code=" not in child.stderr
+
+
+def test_demo_endpoint_v2_signs_in_with_the_code_flow_and_scopes() -> None:
+    port, emulator_port = free_port(), free_port()
+    child = Running(["demo", "--port", str(port), "--emulator-port", str(emulator_port), "--endpoint", "v2"],
+                    clean_env())
+    try:
+        app_url = child.wait_for(r"Open (http://localhost:\d+) in your browser", timeout=60).group(1)
+        child.wait_for(r"Ctrl-C")
+        banner = "".join(child.stdout)
+        assert "Azure AD v2.0" in banner and "response type: code " in banner and "scopes: User.Read" in banner
+        browser = Browser(timeout=20)
+        home = browser.sign_in(app_url, user=DEMO_USERS[0].upn)
+        assert home.status_code == 200 and DEMO_USERS[0].name in home.text
+        urls = [(m, re.sub(r"\?.*", "", u)) for m, u, _ in browser.hops]
+        assert ("GET", f"http://127.0.0.1:{emulator_port}/{DEMO_TENANT_ID}/oauth2/v2.0/authorize") in urls
+        assert ("GET", f"{app_url}/getAToken") in urls and ("POST", f"{app_url}/getAToken") not in urls
+        graph = browser.get(f"{app_url}/graphcall")
+        assert graph.status_code == 200 and DEMO_USERS[0].name in graph.text
+    finally:
+        code = child.stop()
+    assert code == 0, child.stderr
+    assert "Traceback" not in child.stderr
 
 
 def test_demo_port_0_picks_free_ports_and_prints_them() -> None:

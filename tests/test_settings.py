@@ -76,3 +76,57 @@ def test_the_public_names_stay_importable_from_aadweb_settings() -> None:
     assert aadweb.settings.CLOUDS is aadweb.clouds.CLOUDS and aadweb.settings.Cloud is aadweb.clouds.Cloud
     assert aadweb.settings.redact_url is aadweb.secret.redact_url
     assert aadweb.settings.redact_url("redis://u:pw@h:6379/0") == "redis://u:***@h:6379/0"
+
+
+# --- AADWEB_ENDPOINT and AADWEB_SCOPES ----------------------------------------------------------
+
+
+def settings(**values: str) -> Settings:
+    return Settings.from_mapping({**BASE, **{f"AADWEB_{k.upper()}": v for k, v in values.items()}})
+
+
+def test_v1_is_the_default_endpoint_with_the_hybrid_flow() -> None:
+    s = settings()
+    assert s.endpoint == "v1" and s.response_type == "code id_token" and s.scopes == ()
+    assert s.token_target == "https://graph.microsoft.com"
+    assert s.protocol_endpoint.issuer(DEMO_TENANT_ID) == f"https://sts.windows.net/{DEMO_TENANT_ID}/"
+
+
+def test_v2_defaults_to_the_code_flow_and_user_read() -> None:
+    s = settings(endpoint="v2")
+    assert s.response_type == "code" and s.scopes == ("User.Read",) and s.token_target == "User.Read"
+    assert settings(endpoint="v2", response_type="code id_token").response_type == "code id_token"
+
+
+@pytest.mark.parametrize(("cloud", "host"), [
+    ("public", "https://login.microsoftonline.com"),
+    ("usgov", "https://login.microsoftonline.us"),
+    ("china", "https://login.partner.microsoftonline.cn"),
+])
+def test_each_cloud_has_its_v2_issuer(cloud: str, host: str) -> None:
+    endpoint = settings(endpoint="v2", cloud=cloud).protocol_endpoint
+    assert endpoint.issuer(DEMO_TENANT_ID) == f"{host}/{DEMO_TENANT_ID}/v2.0"
+
+
+def test_scopes_are_separated_by_spaces_or_commas_and_sorted_into_one_target() -> None:
+    s = settings(endpoint="v2", scopes="User.Read, Mail.Read  openid")
+    assert s.scopes == ("User.Read", "Mail.Read", "openid") and s.token_target == "Mail.Read User.Read"
+
+
+@pytest.mark.parametrize(("values", "says"), [
+    ({"endpoint": "v3"}, "AADWEB_ENDPOINT must be 'v1'"),
+    ({"scopes": "User.Read"}, "AADWEB_SCOPES is for AADWEB_ENDPOINT=v2 only"),
+    ({"endpoint": "v2", "scopes": "openid offline_access"}, "at least one scope"),
+    ({"endpoint": "v2", "scopes": 'User"Read'}, "is not a scope"),
+    ({"endpoint": "v2", "scopes": "User.Read api://aadweb-demo-api/access_as_user"}, "several resources"),
+    ({"endpoint": "v2", "resource": "api://aadweb-demo-api"}, "AADWEB_RESOURCE is for AADWEB_ENDPOINT=v1 only"),
+])
+def test_endpoint_and_scope_problems_are_reported(values: dict[str, str], says: str) -> None:
+    found = problems(**values)
+    assert any(says in p for p in found), found
+
+
+def test_v2_accepts_the_graph_resource_default_and_graph_scopes_by_uri() -> None:
+    assert problems(endpoint="v2", resource="https://graph.microsoft.com") == []
+    graph = "https://graph.microsoft.com"
+    assert problems(endpoint="v2", scopes=f"{graph}/User.Read {graph}/Mail.Read") == []

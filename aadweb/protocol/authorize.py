@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Final
 from urllib.parse import quote, urlencode
 
+from aadweb.protocol.endpoint import V1_PUBLIC, Endpoint
 from aadweb.protocol.http import VSCHAR
 from aadweb.protocol.metadata import is_secure_url
 from aadweb.secret import Secret
@@ -68,7 +69,11 @@ def _check_text(name: str, value: str, limit: int) -> None:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AuthorizeParams:
-    """Everything one authorization request carries. ``authority_url`` is ``{host}/{tenant}``."""
+    """Everything one authorization request carries. ``authority_url`` is ``{host}/{tenant}``.
+
+    ``resource`` is the token's target: the v1 resource, or on v2.0 the scopes (space
+    separated, see :mod:`aadweb.protocol.endpoint`); ``endpoint`` says which.
+    """
 
     authority_url: str
     client_id: str
@@ -81,6 +86,7 @@ class AuthorizeParams:
     prompt: str | None = None
     login_hint: str | None = None
     domain_hint: str | None = None
+    endpoint: Endpoint = V1_PUBLIC
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "authority_url", self.authority_url.rstrip("/"))
@@ -113,14 +119,15 @@ class AuthorizeParams:
 
 
 def build_authorize_url(p: AuthorizeParams) -> str:
-    """``{authority_url}/oauth2/authorize?...``: the URL the browser is redirected to."""
+    """``{authority_url}/oauth2/authorize?...`` (v2.0: ``/oauth2/v2.0/authorize``): the URL the
+    browser is redirected to."""
     pairs: list[tuple[str, str]] = [
         ("client_id", p.client_id),
         ("response_type", p.response_type),
         ("redirect_uri", p.redirect_uri),
         ("response_mode", p.response_mode),
-        ("scope", "openid"),
-        ("resource", p.resource),
+        # v1: scope=openid and resource; v2.0: scope=openid profile offline_access {scopes}
+        *p.endpoint.target_params(p.resource),
         ("state", p.state),
         ("nonce", p.nonce.reveal()),
         ("code_challenge", p.code_challenge),
@@ -130,4 +137,4 @@ def build_authorize_url(p: AuthorizeParams) -> str:
     for name, value in (("prompt", p.prompt), ("login_hint", p.login_hint), ("domain_hint", p.domain_hint)):
         if value is not None:
             pairs.append((name, value))
-    return f"{p.authority_url}/oauth2/authorize?{urlencode(pairs, quote_via=quote)}"
+    return f"{p.endpoint.url(p.authority_url, p.endpoint.authorize_path)}?{urlencode(pairs, quote_via=quote)}"

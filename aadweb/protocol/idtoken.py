@@ -48,6 +48,7 @@ from aadweb.errors import (
     UnsignedTokenRefused,
     Verdict,
 )
+from aadweb.protocol.endpoint import Endpoint
 from aadweb.protocol.jwks import KeySet
 from aadweb.protocol.jws import CompactJWS, b64url_encode, parse_compact, parse_unsigned, peek_header, verify_rs256
 from aadweb.secret import Secret
@@ -97,15 +98,16 @@ class IdTokenExpectations:
     """What the id_token must say. All fields are required: no check can be skipped."""
 
     client_id: str
-    issuer_prefix: str
+    #: The endpoint (v1 or v2.0, in its cloud): the issuer template, ``ver``, unsigned tokens.
+    endpoint: Endpoint
     tenants: SingleTenant | AllowedTenants
     nonce: Secret
     now: float
     leeway: float
 
     def __post_init__(self) -> None:
-        if not self.client_id or not self.issuer_prefix.endswith("/") or not self.nonce:
-            raise ValueError("client_id, an issuer prefix ending in '/' and a nonce are required")
+        if not self.client_id or not isinstance(self.endpoint, Endpoint) or not self.nonce:
+            raise ValueError("client_id, an endpoint and a nonce are required")
         if not (math.isfinite(self.now) and 0 <= self.leeway <= 600):
             raise ValueError("now must be finite and leeway between 0 and 600 seconds")
 
@@ -222,6 +224,10 @@ def validate_back_channel(
     """
     if peek_header(token.reveal()).get("alg") == "none":
         order = BACK_CHANNEL_UNSIGNED_CHECKS
+        if not expected.endpoint.allows_unsigned_id_token:
+            # v2.0 signs every id_token: an unsigned one is forged or broken, whatever the channel
+            raise _fail(UnsignedTokenRefused("an unsigned id_token from the v2.0 endpoint, which signs every one"),
+                        "signature", order)
         if not channel_is_secure:
             raise _fail(UnsignedTokenRefused("an unsigned id_token over an insecure channel"), "signature", order)
         try:
@@ -340,9 +346,14 @@ def _check_claims(payload: Mapping[str, Any], expected: IdTokenExpectations, ord
             raise _fail(TenantMismatch("the token comes from another tenant"), "tid", order)
     elif tid not in tenants.tenant_ids:
         raise _fail(TenantNotAllowed("the token's tenant is not allowed"), "tid", order)
-    # OIDC Core 3.1.3.7 (2): iss MUST exactly match the issuer (v1: https://sts.windows.net/{tid}/).
-    if iss != f"{expected.issuer_prefix}{tid}/":
+    # OIDC Core 3.1.3.7 (2): iss MUST exactly match the issuer (v1: https://sts.windows.net/{tid}/,
+    # v2.0: https://login.microsoftonline.com/{tid}/v2.0; the tid is the one checked above).
+    if iss != expected.endpoint.issuer(tid):
         raise _fail(IssuerMismatch("the token's issuer is not the expected one"), "iss", order)
+    # Azure: ver names the endpoint that issued the token (v1 tokens may omit it).
+    ver = get("ver")
+    if ver != expected.endpoint.version and not (ver is None and not expected.endpoint.is_v2):
+        raise _fail(IssuerMismatch("the token's version (ver) is not the endpoint's"), "iss", order)
 
     _check_audience(get("aud"), get("azp"), expected.client_id, order)
 

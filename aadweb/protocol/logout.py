@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from urllib.parse import quote, urlencode
 
+from aadweb.protocol.endpoint import V1_PUBLIC, Endpoint
 from aadweb.protocol.metadata import is_secure_url
 
 __all__ = ["build_logout_url", "logout_endpoint"]
@@ -27,10 +28,10 @@ def build_logout_url(*, end_session_endpoint: str, post_logout_redirect_uri: str
     return f"{end_session_endpoint}{separator}{query}"
 
 
-def logout_endpoint(authority_url: str) -> str:
+def logout_endpoint(authority_url: str, endpoint: Endpoint = V1_PUBLIC) -> str:
     """Azure AD v1's end-session endpoint of ``{authority_host}/{tenant}``: ``.../oauth2/logout``.
 
     The ``end_session_endpoint`` of the v1 metadata (RP-Initiated Logout 1.0 2); known from the
     configured authority, so signing out does not wait for the metadata.
     """
-    return f"{authority_url}/oauth2/logout"
+    return endpoint.url(authority_url, endpoint.logout_path)

@@ -69,13 +69,16 @@ def same_origin(url: str, base: str) -> bool:
         return False
 
 
-def build_metadata_request(authority_url: str, *, client_request_id: str) -> HttpRequest:
-    """``GET {authority_url}/.well-known/openid-configuration`` (OpenID Connect Discovery 4)."""
+def build_metadata_request(
+    authority_url: str, *, client_request_id: str, path: str = ".well-known/openid-configuration"
+) -> HttpRequest:
+    """``GET {authority_url}/.well-known/openid-configuration`` (OpenID Connect Discovery 4);
+    v2.0's ``path`` is ``v2.0/.well-known/openid-configuration``."""
     if not is_secure_url(authority_url):
         raise ValueError("the authority URL must be https (http only on a loopback host)")
     return HttpRequest(
         method="GET",
-        url=f"{authority_url.rstrip('/')}/.well-known/openid-configuration",
+        url=f"{authority_url.rstrip('/')}/{path}",
         headers={"Accept": "application/json", **client_request_id_headers(client_request_id)},
         leg="metadata",
     )

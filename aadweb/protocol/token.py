@@ -34,6 +34,7 @@ from typing import Any, Final
 from aadweb.errors import InvalidResponse
 from aadweb.protocol.aadsts import error_from_response
 from aadweb.protocol.client_assertion import CLIENT_ASSERTION_TYPE, ClientCertificate, build_client_assertion
+from aadweb.protocol.endpoint import V1_PUBLIC, Endpoint
 from aadweb.protocol.http import B64TOKEN, FormValue, HttpRequest, HttpResponse, client_request_id_headers
 from aadweb.protocol.jws import MAX_TOKEN_BYTES
 from aadweb.protocol.metadata import is_secure_url
@@ -97,9 +98,9 @@ class ClientAssertionCredential:
 ClientCredential = ClientSecretPost | ClientAssertionCredential
 
 
-def token_endpoint_url(authority_url: str) -> str:
-    """``{authority_url}/oauth2/token``: the v1 token endpoint of ``{host}/{tenant}``."""
-    return f"{authority_url.rstrip('/')}/oauth2/token"
+def token_endpoint_url(authority_url: str, endpoint: Endpoint = V1_PUBLIC) -> str:
+    """``{authority_url}/oauth2/token`` (v2.0: ``/oauth2/v2.0/token``) of ``{host}/{tenant}``."""
+    return endpoint.url(authority_url, endpoint.token_path)
 
 
 def _token_request(
@@ -157,8 +158,10 @@ def build_code_redemption(
     now: float,
     jti: str,
     client_request_id: str,
+    endpoint: Endpoint = V1_PUBLIC,
 ) -> HttpRequest:
-    """The authorization-code grant (RFC 6749 4.1.3, RFC 7636 4.5)."""
+    """The authorization-code grant (RFC 6749 4.1.3, RFC 7636 4.5). ``resource`` is the target:
+    v1's resource, or v2.0's scopes (sent as ``scope``, with the OIDC scopes)."""
     _non_empty("code", code)
     _non_empty("resource", resource)
     # RFC 6749 4.1.3: redirect_uri is REQUIRED when it was in the authorization request (always here)
@@ -170,7 +173,7 @@ def build_code_redemption(
         "client_id": client_id,
         "code": code,
         "redirect_uri": redirect_uri,
-        "resource": resource,
+        **endpoint.token_params(resource),
         "code_verifier": code_verifier,
     }
     return _token_request(
@@ -195,15 +198,17 @@ def build_refresh(
     now: float,
     jti: str,
     client_request_id: str,
+    endpoint: Endpoint = V1_PUBLIC,
 ) -> HttpRequest:
-    """The refresh-token grant (RFC 6749 6); v1 names the ``resource`` wanted."""
+    """The refresh-token grant (RFC 6749 6); v1 names the ``resource`` wanted, v2.0 the
+    ``scope`` (RFC 6749 6: scope; Azure: the scopes of one resource)."""
     _non_empty("refresh_token", refresh_token)
     _non_empty("resource", resource)
     form: dict[str, FormValue] = {
         "grant_type": "refresh_token",
         "client_id": client_id,
         "refresh_token": refresh_token,
-        "resource": resource,
+        **endpoint.token_params(resource),
     }
     return _token_request(
         token_endpoint=token_endpoint,

@@ -473,7 +473,8 @@ class AadWebApp:
                 return self._start_sign_in(request, return_path=back, resource=error.resource, prompt="consent")
             link = self._login_url(request, back, resource=error.resource, prompt="consent",
                                    link=self._consent_mac(error.resource, back))
-            return json_response({"error": "consent_required", "resource": error.resource, "consent_url": link}, 401)
+            asked: dict[str, Any] = {"scopes": list(error.scopes)} if error.scopes else {"resource": error.resource}
+            return json_response({"error": "consent_required", **asked, "consent_url": link}, 401)
         # The session is over (SignIn ended it): sign in again.
         if browser:
             response: Response = redirect(self._login_url(request, back), 302)

@@ -27,6 +27,7 @@ from urllib.parse import quote
 from werkzeug.wrappers import Response
 
 from aadweb.errors import AadWebError, ConsentRequired, ReauthenticationRequired
+from aadweb.protocol.endpoint import scope_target, scopes_for_resource
 from aadweb.sessions import SessionRecord
 from aadweb.signin import SignIn
 from aadweb.user import User
@@ -134,9 +135,12 @@ class TokenFailure:
 class AccessTokens:
     """``environ["aadweb.access_token"]``: a valid access token for the signed-in user.
 
-    ``access_token()`` is the sign-in's resource; ``access_token(resource=...)`` another one (v1
-    refresh tokens are multi-resource; ``scopes`` are the v2 endpoint's and are not taken on
-    v1). Refreshed single-flight across workers and hosts, kept in the session encrypted.
+    ``access_token()`` is the sign-in's resource (v2: ``AADWEB_SCOPES``);
+    ``access_token(resource=...)`` another one (v1 refresh tokens are multi-resource; on v2 it
+    means the scopes ``{resource}/.default``); ``access_token(scopes=[...])`` (v2 only) a token
+    for those scopes, which must be of one resource; each scope set's token is kept in the
+    session under its sorted scope string. Refreshed single-flight across workers and hosts,
+    kept in the session encrypted.
     Raises :class:`~aadweb.errors.ConsentRequired` (the gate turns it into a consent round trip
     for a browser, a 401 for an API call) and :class:`~aadweb.errors.ReauthenticationRequired`
     (the session is over).
@@ -154,12 +158,22 @@ class AccessTokens:
 
     def __call__(self, resource: str | None = None, scopes: Iterable[str] | None = None, *,
                  force_refresh: bool = False) -> str:
-        if scopes is not None:
+        v2 = self._signin.settings.is_v2
+        if scopes is not None and not v2:
             raise ValueError("scopes are for the v2.0 endpoint (AADWEB_ENDPOINT=v2); on v1 ask by resource")
         if resource is not None and (not isinstance(resource, str) or not resource.strip()):
             raise ValueError("resource must be a non-empty App ID URI or application id")
+        if scopes is not None and resource is not None:
+            raise ValueError("ask by resource or by scopes, not both")
+        target = resource
+        if scopes is not None:
+            if isinstance(scopes, str):
+                raise ValueError("scopes must be a list of scopes, not one string")
+            target = scope_target(list(scopes))  # ValueError for a malformed or empty list
+        elif resource is not None and v2:
+            target = scopes_for_resource(resource.strip())
         try:
-            token = self._signin.access_token(self._session, resource=resource, force_refresh=force_refresh)
+            token = self._signin.access_token(self._session, resource=target, force_refresh=force_refresh)
         except (ConsentRequired, ReauthenticationRequired) as exc:
             self._failure.error = exc
             raise

@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from jwt.algorithms import RSAAlgorithm
 
+from aadweb.protocol.endpoint import v1_endpoint
 from aadweb.protocol.http import HttpResponse
 from aadweb.protocol.idtoken import IdTokenExpectations, SingleTenant
 from aadweb.protocol.jwks import KeySet, parse_jwks
@@ -118,7 +119,7 @@ def keyset(*signers: Signer, extra: list[dict[str, Any]] | None = None) -> KeySe
 def expectations(now: float = NOW, **overrides: Any) -> IdTokenExpectations:
     args: dict[str, Any] = {
         "client_id": CLIENT_ID,
-        "issuer_prefix": ISSUER_PREFIX,
+        "endpoint": v1_endpoint(ISSUER_PREFIX),
         "tenants": SingleTenant(tenant_id=TENANT),
         "nonce": Secret("nonce", NONCE),
         "now": now,

@@ -1,6 +1,6 @@
 """A demo sign-in's wire transcript stays the same across refactorings (issue 11).
 
-One whole visit (sign in, Graph, sign out) in each flow, through the real app and emulator over
+One whole visit (sign in, Graph, sign out) in each flow and endpoint, through the real app and emulator over
 loopback sockets, is reduced to what must not change — the legs in order, who talks to whom,
 methods, URLs, header names and values, form and JSON fields, JWT summaries, verdicts — with
 ids, timings, ports and fingerprint hashes masked (the fingerprint's kind and length stay). The
@@ -25,7 +25,9 @@ from tests.transcript.transcript_helpers import records, visit
 from tests.web.conftest import Served, serve  # noqa: F401 - the fixture, shared with tests/web
 
 GOLDEN = Path(__file__).parent / "golden"
-FLOWS = {"hybrid": "code id_token", "code": "code"}
+#: name -> (response type, endpoint); v1's two files were captured before the v2.0 client existed.
+FLOWS = {"hybrid": ("code id_token", "v1"), "code": ("code", "v1"), "v2-code": ("code", "v2"),
+         "v2-hybrid": ("code id_token", "v2")}
 
 #: Fields that are ids or timings: present or absent is kept, the value is not.
 _VOLATILE = frozenset({"ts", "time", "pid", "seq", "exchange", "flow", "elapsed_ms", "client_request_id",
@@ -77,7 +79,8 @@ def _normalised(served: Served, path: Path) -> list[Any]:
 def test_a_demo_sign_in_leaves_the_golden_transcript(serve: Callable[..., Served], tmp_path: Path,  # noqa: F811
                                                      name: str) -> None:
     wire_log = tmp_path / "wire.jsonl"
-    served = serve(wire_log=str(wire_log), response_type=FLOWS[name])
+    response_type, endpoint = FLOWS[name]
+    served = serve(wire_log=str(wire_log), response_type=response_type, endpoint=endpoint)
     visit(served)
     got = _normalised(served, wire_log)
     golden = GOLDEN / f"{name}.json"

@@ -55,9 +55,10 @@ class Served:
 
 @pytest.fixture
 def serve(emulator: Emulator, emulator_url: str, tmp_path: Any) -> Iterator[Callable[..., Served]]:
-    """``serve(mount="", store_url="memory:", callback="/getAToken", clock=None, **settings)`` starts an
-    app whose redirect URI is ``{mount}{callback}`` (on ``clock``, default ``time.time``); all stop at
-    teardown.
+    """``serve(mount="", store_url="memory:", callback="/getAToken", clock=None, app=None, **settings)``
+    starts an app whose redirect URI is ``{mount}{callback}`` (on ``clock``, default ``time.time``;
+    ``app``: a WSGI app behind the gate instead of the sample); all stop at teardown. The
+    endpoint is a setting: ``serve(endpoint="v2")``.
 
     Each app gets an app registration of its own at the emulator (a fresh client id whose only
     redirect URI is this app's), so apps never share registrations.
@@ -66,7 +67,7 @@ def serve(emulator: Emulator, emulator_url: str, tmp_path: Any) -> Iterator[Call
 
     def start(
         *, mount: str = "", store_url: str = "memory:", callback: str = "/getAToken",
-        clock: Callable[[], float] | None = None, protect: Any = None, **changes: Any
+        clock: Callable[[], float] | None = None, app: Any = None, protect: Any = None, **changes: Any
     ) -> Served:
         server = make_server("127.0.0.1", 0, _not_found, threaded=True, request_handler=QuietHandler)
         base = f"http://127.0.0.1:{server.server_port}"
@@ -84,14 +85,13 @@ def serve(emulator: Emulator, emulator_url: str, tmp_path: Any) -> Iterator[Call
         values.update(changes)
         settings = emulator_settings(emulator_url, **values)
         options: dict[str, Any] = {} if clock is None else {"clock": clock}
-        if protect is not None:
-            options["app"] = protect  # a WSGI app behind the gate (aadweb.protect)
-        app = create_app(settings, **options)
-        server.app = DispatcherMiddleware(_not_found, {mount: app}) if mount else app
+        protected = app if app is not None else protect  # a WSGI app behind the gate (aadweb.protect)
+        gate = create_app(settings, app=protected, **options)
+        server.app = DispatcherMiddleware(_not_found, {mount: gate}) if mount else gate
         thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
         thread.start()
-        running.append((server, thread, app))
-        return Served(url=f"{base}{mount}", app=app, settings=settings, client_secret=client_secret,
+        running.append((server, thread, gate))
+        return Served(url=f"{base}{mount}", app=gate, settings=settings, client_secret=client_secret,
                       redirect_uri=redirect_uri)
 
     yield start
@@ -100,6 +100,12 @@ def serve(emulator: Emulator, emulator_url: str, tmp_path: Any) -> Iterator[Call
         thread.join(timeout=5)
         server.server_close()
         app.close()
+
+
+@pytest.fixture(params=["v1", "v2"])
+def endpoint(request: pytest.FixtureRequest) -> str:
+    """``AADWEB_ENDPOINT``, for the tests whose behaviour is the same on both (DESIGN.md: parametrise)."""
+    return str(request.param)
 
 
 @pytest.fixture

@@ -18,7 +18,10 @@ import pytest
 from aadweb.emulator import Emulator
 from aadweb.errors import ConfigurationError
 from aadweb.gate_settings import gate_problems, is_public
+from aadweb.secret import Secret
 from aadweb.user import User
+from aadweb.web import create_app
+from tests.conftest import emulator_settings
 from tests.web.conftest import Served, serve  # noqa: F401 - the fixture
 
 PREFIX = "/.auth"
@@ -184,7 +187,9 @@ def test_the_gate_settings_are_checked() -> None:
     assert is_public("/static/a", ("/static/",)) and not is_public("/statics", ("/static",))
 
 
-def test_a_bad_aadweb_app_stops_the_start(serve: Callable[..., Served]) -> None:  # noqa: F811
+def test_a_bad_aadweb_app_stops_the_start(emulator_url: str) -> None:
+    settings = emulator_settings(emulator_url, secret_key=Secret("secret_key", "k" * 40), session_store="memory:",
+                                 app="no_such_module_here:app")
     with pytest.raises(ConfigurationError) as info:
-        serve(app="no_such_module_here:app")
-    assert "AADWEB_APP" in str(info.value.problems)
+        create_app(settings)
+    assert any("AADWEB_APP no_such_module_here:app" in p for p in info.value.problems)

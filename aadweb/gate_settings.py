@@ -56,6 +56,19 @@ def _within(path: str, prefix: str) -> bool:
     return path == prefix or path.startswith(prefix + "/")
 
 
+def _plain_request_path(path: str) -> bool:
+    """No ``.``, ``..`` or empty segment (a trailing ``/`` aside) and no backslash: a path that
+    means only what it says. ``/static/../admin`` is not under ``/static`` for whatever resolves
+    dot-segments below the gate (a proxy, a file server, traversal)."""
+    if "\\" in path:
+        return False
+    segments = path.split("/")[1:]
+    if segments and segments[-1] == "":
+        segments = segments[:-1]
+    return all(seg not in ("", ".", "..") for seg in segments)
+
+
 def is_public(path: str, public_paths: Sequence[str]) -> bool:
-    """Whether ``path`` (relative to the mount point) is under one of ``public_paths``."""
-    return any(_within(path, prefix.rstrip("/")) for prefix in public_paths)
+    """Whether ``path`` (relative to the mount point, decoded) is under one of ``public_paths``;
+    never a path with dot-segments, empty segments or backslashes."""
+    return _plain_request_path(path) and any(_within(path, prefix.rstrip("/")) for prefix in public_paths)

@@ -407,7 +407,8 @@ class SignIn:
                 tokens = self._with_token_for(tokens, graph, self._refresh_for(tokens, graph))
             token = tokens.access_token if tokens.resource == graph else tokens.others[graph].access_token
             return tokens, self.graph.member_groups(token)
-        except (AuthorityError, GraphError, TransportError, InvalidResponse) as exc:
+        except (AuthorityError, GraphError, TransportError, InvalidResponse, ConsentRequired,
+                ReauthenticationRequired) as exc:
             log.warning("the user's groups could not be read from Graph (overage): %s: %s", type(exc).__name__, exc)
             return tokens, None
 
@@ -492,9 +493,7 @@ class SignIn:
             # still valid for this request; the stored ones serve the next.
             log.info("refreshed tokens not stored: the session changed meanwhile")
         self._report(TokenRefreshed(flow=record.flow_id or None))
-        got = _token_for(tokens, resource)
-        assert got is not None
-        return got.access_token
+        return response.access_token  # what was just fetched, whatever the session keeps
 
     def _refresh_for(self, tokens: TokenSet, resource: str) -> TokenResponse:
         """RFC 6749 6 with the session's refresh token, for ``resource``. A consent the user has
@@ -519,7 +518,7 @@ class SignIn:
         others = dict(tokens.others)
         others[resource] = ResourceToken(access_token=response.access_token, expires_on=response.expires_on)
         while len(others) > MAX_OTHER_TOKENS:  # keep the session small: drop what expires first
-            del others[min(others, key=lambda r: others[r].expires_on)]
+            del others[min((r for r in others if r != resource), key=lambda r: others[r].expires_on)]
         # RFC 6749 6: the authority MAY issue a new refresh token; if it does, it replaces the old.
         return dataclasses.replace(tokens, refresh_token=response.refresh_token or tokens.refresh_token,
                                    others=others)

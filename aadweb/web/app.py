@@ -349,8 +349,10 @@ class AadWebApp:
         values = {"next": back, **extra} if back != "/" or extra else {}
         return request.urls.build("login", values, method="GET")
 
-    def _consent_mac(self, resource: str, back: str) -> str:
-        message = f"{resource}\x00{back}".encode()
+    def _consent_mac(self, resource: str, back: str, session_id: str, expires: str) -> str:
+        """A consent link's MAC: the resource, the return path, the session it was made for and
+        when it expires (:data:`CONSENT_LINK_TTL`); nothing else in the link counts."""
+        message = "\x00".join((resource, back, session_id, expires)).encode()
         return hmac.new(self._link_key, message, hashlib.sha256).hexdigest()[:32]
 
     def _session(self, request: AppRequest) -> SessionRecord | None:
@@ -399,7 +401,7 @@ class AadWebApp:
         strip_cookies(environ, cookie_names)
         if self.sample is not None:
             return self._sample_page(request, session)
-        return self._call_app(request, failure)
+        return self._call_app(request, failure, session.session_id)
 
     def _app_or_missing(self, request: AppRequest) -> Response | WSGIApplication:
         if self.app is not None:
@@ -431,48 +433,50 @@ class AadWebApp:
         response.headers["WWW-Authenticate"] = 'Cookie realm="aadweb", form-action="' + login.replace('"', "%22") + '"'
         return response
 
-    def _call_app(self, request: AppRequest, failure: TokenFailure) -> WSGIApplication:
-        """The protected app, answering; a ConsentRequired or ReauthenticationRequired it did not
-        handle (it raised it, or answered 5xx after it) becomes the gate's own answer."""
+    def _call_app(self, request: AppRequest, failure: TokenFailure, session_id: str) -> WSGIApplication:
+        """The protected app, answering. An aadweb error from ``access_token()`` that the app did
+        not handle (it let it escape, or answered 5xx after it) becomes the gate's own answer:
+        the app's ``start_response`` is held until its first chunk, so the gate can still answer
+        instead (once the app's headers are out, its answer stands)."""
         app = self.app
         assert app is not None
 
         def run(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-            taken_over = False
-
-            def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], object]:
-                nonlocal taken_over
-                if failure.error is not None and status[:1] == "5":
-                    taken_over = True
-                    return lambda data: None
-                if not any(name.lower() == "vary" and "cookie" in value.lower() for name, value in headers):
-                    headers = [*headers, ("Vary", "Cookie")]  # the answer is this user's
-                return start_response(status, headers, exc_info)
-
-            body: Iterable[bytes] | None
+            held = _HeldStart(start_response)
             try:
-                body = app(environ, start)
-            except (ConsentRequired, ReauthenticationRequired) as exc:
-                failure.error, body, taken_over = exc, None, True
-            if not taken_over:
-                assert body is not None
-                return body
-            close = getattr(body, "close", None)
-            if callable(close):
-                close()
-            assert failure.error is not None
-            return self._token_failure(request, failure.error)(environ, start_response)
+                body = app(environ, held.start)
+            except AadWebError as exc:
+                failure.error = failure.error or exc
+                return self._app_failure(request, failure.error, session_id)(environ, start_response)
+
+            def instead() -> Iterable[bytes]:
+                assert failure.error is not None
+                return self._app_failure(request, failure.error, session_id)(environ, start_response)
+
+            return _answer(body, held, failure, instead)
 
         return run
 
-    def _token_failure(self, request: AppRequest, error: AadWebError) -> Response:
-        back = self._here(request)
+    def _app_failure(self, request: AppRequest, error: AadWebError, session_id: str) -> Response:
+        """The gate's answer for what ``access_token()`` raised and the app did not handle: the
+        consent round trip, sign in again, or the page DESIGN.md's table gives the error."""
+        if isinstance(error, ConsentRequired | ReauthenticationRequired):
+            response = self._token_failure(request, error, session_id)
+        else:
+            response = self._refusal(request, error)
+        self.security.apply(response, cacheable=False)
+        return response
+
+    def _token_failure(self, request: AppRequest, error: AadWebError, session_id: str) -> Response:
+        """``session_id``: the session the gate resumed (its cookie is no longer in the environ)."""
+        back = safe_return_path(self._here(request))
         browser = is_browser_navigation(request.environ)
         if isinstance(error, ConsentRequired) and error.resource:
             if browser:  # a round trip to the authority for that resource, back to the same URL
                 return self._start_sign_in(request, return_path=back, resource=error.resource, prompt="consent")
-            link = self._login_url(request, back, resource=error.resource, prompt="consent",
-                                   link=self._consent_mac(error.resource, back))
+            expires = str(int(self.signin.clock() + CONSENT_LINK_TTL))
+            link = self._login_url(request, back, resource=error.resource, exp=expires,
+                                   link=self._consent_mac(error.resource, back, session_id, expires))
             asked: dict[str, Any] = {"scopes": list(error.scopes)} if error.scopes else {"resource": error.resource}
             return json_response({"error": "consent_required", **asked, "consent_url": link}, 401)
         # The session is over (SignIn ended it): sign in again.
@@ -492,13 +496,18 @@ class AadWebApp:
         wanted = args.get("next") if "next" in args else request.headers.get("X-Original-URI")
         back = safe_return_path(wanted)
         resource = args.get("resource")
-        if resource is not None:
-            # Only a consent link the gate made (a MAC over resource and return path) names another resource.
-            sent = args.get("link", "")
-            if not hmac.compare_digest(sent.encode(), self._consent_mac(resource, back).encode()):
-                log.warning("refused a sign-in for another resource without a valid consent link")
-                raise NotFound()
-        return self._start_sign_in(request, return_path=back, resource=resource, **sign_in_hints(args))
+        if resource is None:
+            return self._start_sign_in(request, return_path=back, **sign_in_hints(args))
+        # Only a consent link the gate made names another resource: for this signed-in session,
+        # not expired, and always with prompt=consent (the link's other parameters do not count).
+        session_id = self.session_cookie.read(request) or ""
+        expires = args.get("exp", "")
+        sent = args.get("link", "")
+        valid = hmac.compare_digest(sent.encode(), self._consent_mac(resource, back, session_id, expires).encode())
+        if not valid or not session_id or not expires.isdigit() or int(expires) < self.signin.clock():
+            log.warning("refused a sign-in for another resource without a valid consent link")
+            raise NotFound()
+        return self._start_sign_in(request, return_path=back, resource=resource, prompt="consent")
 
     def _start_sign_in(self, request: AppRequest, *, return_path: str, resource: str | None = None,
                        **hints: str) -> Response:
@@ -537,6 +546,11 @@ class AadWebApp:
         response = Response(status=202)
         for name, value in forward_auth_headers(user):
             response.headers[name] = value
+        # The request's cookies without aadweb's (every copy), for nginx to send the app.
+        cookies = {"HTTP_COOKIE": request.environ.get("HTTP_COOKIE", "")}
+        strip_cookies(cookies, (self.session_cookie.name, self.browser_cookie.name))
+        if cookies.get("HTTP_COOKIE"):
+            response.headers["X-Aadweb-App-Cookie"] = cookies["HTTP_COOKIE"]
         return response
 
     def on_form_post(self, request: AppRequest) -> Response:
@@ -638,4 +652,78 @@ class AadWebApp:
         """Close what :func:`create_app` opened (through ``build_signin``: the store, transport and
         transcript it built itself)."""
         for close in self._closers:
+            close()
+
+
+#: How long a consent link handed to an API caller works (seconds).
+CONSENT_LINK_TTL: Final = 600
+
+
+class _HeldStart:
+    """A ``start_response`` for the protected app that holds the status and headers until the
+    first chunk of the body (or the end of an empty one) and then sends them, with ``Vary:
+    Cookie`` (the answer is this user's) and ``Cache-Control: private`` when the app set none."""
+
+    __slots__ = ("headers", "real", "sent", "status", "writer")
+
+    def __init__(self, real: StartResponse) -> None:
+        self.real = real
+        self.status: str | None = None
+        self.headers: list[tuple[str, str]] = []
+        self.sent = False
+        self.writer: Callable[[bytes], object] | None = None
+
+    def start(self, status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], object]:
+        if exc_info is not None and self.sent:
+            raise exc_info[1].with_traceback(exc_info[2])  # PEP 3333: too late to change the answer
+        names = {name.lower() for name, _ in headers}
+        if not any(name.lower() == "vary" and "cookie" in value.lower() for name, value in headers):
+            headers = [*headers, ("Vary", "Cookie")]
+        if "cache-control" not in names:
+            headers = [*headers, ("Cache-Control", "private")]
+        self.status, self.headers = status, headers
+        return self.write
+
+    def send(self) -> None:
+        if self.status is None:
+            raise RuntimeError("the protected app answered without calling start_response")
+        self.sent = True
+        self.writer = self.real(self.status, self.headers)
+
+    def write(self, data: bytes) -> None:  # PEP 3333's legacy write(): sends the headers first
+        if not self.sent:
+            self.send()
+        assert self.writer is not None
+        self.writer(data)
+
+    @property
+    def failed(self) -> bool:
+        return self.status is not None and self.status[:1] == "5"
+
+
+def _answer(body: Iterable[bytes], held: _HeldStart, failure: TokenFailure,
+            instead: Callable[[], Iterable[bytes]]) -> Iterable[bytes]:
+    """The app's body, or the gate's answer when the app failed on an aadweb error before
+    sending anything (see :meth:`AadWebApp._call_app`)."""
+    iterator = iter(body)
+    try:
+        try:
+            first: bytes | None = next(iterator)
+        except StopIteration:
+            first = None
+        except AadWebError as exc:
+            failure.error = failure.error or exc
+            first = None
+            held.status = "500 Internal Server Error"
+        if not held.sent and failure.error is not None and held.failed:
+            yield from instead()
+            return
+        if not held.sent:
+            held.send()
+        if first is not None:
+            yield first
+        yield from iterator
+    finally:
+        close = getattr(body, "close", None)
+        if callable(close):
             close()

@@ -26,7 +26,7 @@ from urllib.parse import quote
 
 from werkzeug.wrappers import Response
 
-from aadweb.errors import AadWebError, ConsentRequired, ReauthenticationRequired
+from aadweb.errors import AadWebError
 from aadweb.protocol.endpoint import scope_target, scopes_for_resource
 from aadweb.sessions import SessionRecord
 from aadweb.signin import SignIn
@@ -109,8 +109,11 @@ def missing_access(user: User, session: SessionRecord, *, roles: tuple[str, ...]
 
 
 def _header_value(value: str) -> str:
-    """A header value that is printable ASCII: anything else is percent-encoded (UTF-8)."""
-    return value if value.isascii() and value.isprintable() else quote(value, safe="@._-+ ")
+    """A header value that is printable ASCII: anything else (and ``%`` itself, so an encoded
+    value cannot pass for another) is percent-encoded (UTF-8)."""
+    if value.isascii() and value.isprintable() and "%" not in value:
+        return value
+    return quote(value, safe="@._-+ ,")
 
 
 def forward_auth_headers(user: User) -> list[tuple[str, str]]:
@@ -174,7 +177,7 @@ class AccessTokens:
             target = scopes_for_resource(resource.strip())
         try:
             token = self._signin.access_token(self._session, resource=target, force_refresh=force_refresh)
-        except (ConsentRequired, ReauthenticationRequired) as exc:
+        except AadWebError as exc:  # noted for the gate: it answers for it if the app does not
             self._failure.error = exc
             raise
         return token.reveal()

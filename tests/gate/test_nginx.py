@@ -141,6 +141,12 @@ def test_identity_headers_from_the_client_are_overwritten(front: Front) -> None:
     assert seen["remote_user"] == "" and seen["ms_principal"] == ""
     assert "mallory" not in page.text
     assert seen["cookie"] == "app_pref=dark"  # the app's own cookie, and nothing of aadweb's
+    # A planted second copy of aadweb's cookie (a sibling domain, plain http) does not make the
+    # real one slip through either: every copy is removed (review finding).
+    real = "; ".join(f"{c.name}={c.value}" for c in browser.http.cookies if c.name.endswith("aadweb_session"))
+    planted = browser.get(f"{front.url}/echo", headers={"Cookie": f"{real}; aadweb_session=junk; app_pref=dark"})
+    assert planted.status_code == 200 and _echoed(planted.text)["cookie"] == "app_pref=dark", planted.text
+    assert "X-Aadweb-App-Cookie" not in planted.headers and "X-Aadweb-App-Cookie" not in planted.text
 
 
 def test_a_spoofed_user_header_signed_out_still_goes_to_sign_in(front: Front) -> None:

@@ -9,13 +9,15 @@ the app lets through, the settings' own checks, and per-resource tokens kept in 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from werkzeug.test import EnvironBuilder, run_wsgi_app
 
-from aadweb.emulator import Emulator
+from aadweb.emulator import Emulator, Fault
 from aadweb.errors import ConfigurationError
 from aadweb.gate_settings import gate_problems, is_public
 from aadweb.secret import Secret
@@ -162,17 +164,23 @@ def test_consent_required_is_a_round_trip_for_a_browser_and_401_for_an_api(gated
     api = browser.get(f"/token?resource={REPORTS}", headers={"Accept": "application/json"})
     assert api.status_code == 401 and api.json()["error"] == "consent_required"
     link = api.json()["consent_url"]
-    assert link.startswith(f"{PREFIX}/login?") and "link=" in link and "prompt=consent" in link
+    assert link.startswith(f"{PREFIX}/login?") and "link=" in link and "exp=" in link
     page = browser.get(f"/token?resource={REPORTS}")  # a browser: off to the authority, for that resource
     assert page.status_code == 302
     query = parse_qs(urlsplit(page.headers["Location"]).query)
     assert query["resource"] == [REPORTS] and query["prompt"] == ["consent"]
-    # The consent link works only as made: another resource or return path is refused.
-    assert browser.get(link).status_code == 302
+    # The consent link works only as made, for this session, and always asks with prompt=consent:
+    followed = browser.get(link + "&prompt=admin_consent&login_hint=someone@contoso.example")
+    assert followed.status_code == 302
+    asked = parse_qs(urlsplit(followed.headers["Location"]).query)
+    assert asked["resource"] == [REPORTS] and asked["prompt"] == ["consent"] and "login_hint" not in asked
     forged = link.replace(f"&resource={REPORTS}&", "&resource=https://management.azure.com/&")
     assert forged != link and browser.get(forged).status_code == 404
     elsewhere = link.replace("next=/token", "next=/other")
     assert elsewhere != link and browser.get(elsewhere).status_code == 404
+    later = re.sub(r"exp=(\d+)", lambda m: f"exp={int(m.group(1)) + 3600}", link)
+    assert later != link and browser.get(later).status_code == 404
+    assert served.browser().get(link).status_code == 404  # another browser, signed out: not its link
 
 
 def test_the_gate_settings_are_checked() -> None:
@@ -193,3 +201,94 @@ def test_a_bad_aadweb_app_stops_the_start(emulator_url: str) -> None:
     with pytest.raises(ConfigurationError) as info:
         create_app(settings)
     assert any("AADWEB_APP no_such_module_here:app" in p for p in info.value.problems)
+
+
+def test_dot_segments_never_make_a_path_public(gated: tuple[Served, Recorder]) -> None:
+    """Review finding: /static/../admin was "under /static" for the gate and reached the app."""
+    served, recorder = gated
+    for path in ("/static/../admin", "/static/./x", "/static//x", "/static/..\\admin"):
+        # As a WSGI server passes it, undecoded dot-segments and all (an HTTP client would tidy them).
+        environ = EnvironBuilder(path="/", headers={"Accept": "application/json"}).get_environ()
+        environ["PATH_INFO"] = path
+        _, status, _ = run_wsgi_app(served.app, environ, buffered=True)
+        assert status.startswith("401"), (path, status)
+    assert is_public("/static/", ("/static",)) and not is_public("/static/../admin", ("/static",))
+    assert recorder.seen == []
+
+
+class Streaming:
+    """An app that starts its answer only when iterated, and one that starts then raises."""
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        tokens = environ["aadweb.access_token"]
+        if environ["PATH_INFO"] == "/":  # where the sign-in lands
+            start_response("200 OK", [("Content-Type", "text/plain")])
+            return [b"home"]
+        if self.mode == "start-then-raise":
+            start_response("200 OK", [("Content-Type", "text/plain")])
+            tokens(resource=REPORTS)  # ConsentRequired escapes after start_response
+            return [b"never"]
+
+        def body() -> Iterable[bytes]:
+            try:
+                tokens(resource=REPORTS)
+            except Exception:
+                start_response("500 Internal Server Error", [("Content-Type", "text/plain")])
+                yield b"the app gave up"
+                return
+            start_response("200 OK", [("Content-Type", "text/plain")])
+            yield b"fine"
+        return body()
+
+
+@pytest.mark.parametrize("mode", ["late-start", "start-then-raise"])
+def test_an_app_that_starts_late_or_raises_after_starting_still_gets_the_gates_consent_answer(
+        serve: Callable[..., Served], mode: str) -> None:  # noqa: F811
+    served = serve(callback=f"{PREFIX}/callback", protect=Streaming(mode))
+    browser = _signed_in(served)
+    resp = browser.get("/report", headers={"Accept": "application/json"})
+    assert resp.status_code == 401 and resp.json()["error"] == "consent_required", resp.text[:200]
+    # The gate's own answers carry its security headers, as every answer of aadweb's does.
+    assert resp.headers["Cache-Control"] == "no-store" and "cookie" in resp.headers["Vary"].lower()
+    assert "Content-Security-Policy" in resp.headers
+
+
+def test_another_aadweb_error_the_app_lets_through_gets_designs_status(serve: Callable[..., Served],  # noqa: F811
+                                                                       emulator: Emulator) -> None:
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ["PATH_INFO"] != "/":  # not where the sign-in lands
+            environ["aadweb.access_token"](resource=API)
+        start_response("200 OK", [])
+        return [b"ok"]
+
+    served = serve(callback=f"{PREFIX}/callback", protect=app)
+    browser = _signed_in(served)
+    # The token endpoint answers something that is not JSON: a 502 page (DESIGN.md), not the 500
+    # the app's server would make of the exception.
+    emulator.faults.add(Fault(kind="non_json", endpoint="token", times=1))
+    resp = browser.get("/x")
+    assert resp.status_code == 502, resp.text[:300]
+    assert "Traceback" not in resp.text and resp.headers["Cache-Control"] == "no-store"
+
+
+def test_a_fresh_token_is_never_evicted_by_the_others_it_joins() -> None:
+    """Review finding: with 16 tokens expiring later, the one just fetched was dropped (then a 500)."""
+    from aadweb.protocol.token import TokenResponse
+    from aadweb.sessions import MAX_OTHER_TOKENS, ResourceToken, TokenSet
+    from aadweb.signin import SignIn
+
+    def token(value: str) -> Secret:
+        return Secret("access_token", value)
+
+    others = {f"api://r{i}": ResourceToken(access_token=token(f"t{i}"), expires_on=10_000.0 + i)
+              for i in range(MAX_OTHER_TOKENS)}
+    tokens = TokenSet(access_token=token("main"), refresh_token=Secret("refresh_token", "rt"), expires_on=9e9,
+                      resource="https://graph.microsoft.com", others=others)
+    fetched = TokenResponse(access_token=token("new"), refresh_token=None, expires_on=5_000.0, resource=None,
+                            id_token=None, token_type="Bearer", scope=None, not_before=None)
+    kept = SignIn._with_token_for(tokens, "api://new", fetched)
+    assert len(kept.others) == MAX_OTHER_TOKENS and kept.others["api://new"].access_token == token("new")
+    assert "api://r0" not in kept.others  # the one expiring first of the others went

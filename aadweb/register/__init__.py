@@ -75,6 +75,9 @@ class Where:
     authority_host: str
     graph_root: str
     public_client_id: str
+    #: Graph's identifier at the authority (v1 ``resource``, v2 scope prefix): the cloud's Graph
+    #: origin, which stays the same when ``AADWEB_GRAPH_URL`` points elsewhere (the emulator).
+    graph_resource: str = "https://graph.microsoft.com"
     ca_bundle: str | None = None
     timeout: float = 10.0
     response_type: str = "code id_token"
@@ -98,6 +101,7 @@ def where_from_env(env: Mapping[str, str]) -> Where:
     carried = {k: env[k] for k in ("AADWEB_CLOUD", "AADWEB_AUTHORITY_HOST", "AADWEB_GRAPH_URL",
                                    "AADWEB_CA_BUNDLE", "AADWEB_RESPONSE_TYPE") if env.get(k)}
     return Where(authority_host=env.get("AADWEB_AUTHORITY_HOST") or cloud.authority_host, graph_root=graph_root,
+                 graph_resource=cloud.graph_root,
                  public_client_id=env.get("AADWEB_REGISTER_CLIENT_ID") or DEFAULT_PUBLIC_CLIENT_ID,
                  ca_bundle=env.get("AADWEB_CA_BUNDLE") or None, timeout=timeout,
                  response_type=env.get("AADWEB_RESPONSE_TYPE") or "code id_token", carried=carried)
@@ -139,8 +143,8 @@ class Registrar:
 
     def _target(self) -> str:
         if self.options.endpoint == "v2":
-            return f"{self.where.graph_root}/{GRAPH_PERMISSION}"
-        return self.where.graph_root  # v1: the client's static Graph permissions
+            return f"{self.where.graph_resource}/{GRAPH_PERMISSION}"
+        return self.where.graph_resource  # v1: the client's static Graph permissions
 
     def sign_in(self) -> Secret:
         """RFC 8628: the device code, the one line for the admin, then polling."""

@@ -133,7 +133,7 @@ def _devicecode(emu: Emulator, call: Call) -> dict[str, object]:
     grant = DeviceGrant(
         device_code=secrets.token_urlsafe(48), user_code=code, client_id=client.client_id,
         version=call.version, tenant_id=tenant.tenant_id if tenant else None, resource=asked,
-        expires_at=call.now + EXPIRES_IN, interval=INTERVAL,
+        expires_at=call.now + EXPIRES_IN, interval=emu.device_code_interval,
     )
     emu.device_codes.add(grant)
     emu.grants.remember(grant.device_code)
@@ -141,9 +141,9 @@ def _devicecode(emu: Emulator, call: Call) -> dict[str, object]:
     message = f"To sign in, use a web browser to open the page {url} and enter the code {code} to authenticate."
     if call.v2:
         return {"user_code": code, "device_code": grant.device_code, "verification_uri": url,
-                "expires_in": EXPIRES_IN, "interval": INTERVAL, "message": message}
+                "expires_in": EXPIRES_IN, "interval": grant.interval, "message": message}
     return {"user_code": code, "device_code": grant.device_code, "verification_url": url,
-            "expires_in": str(EXPIRES_IN), "interval": str(INTERVAL), "message": message}
+            "expires_in": str(EXPIRES_IN), "interval": str(grant.interval), "message": message}
 
 
 def device_token(emu: Emulator, call: Call, client: ClientRegistration) -> dict[str, object]:

@@ -102,6 +102,8 @@ class RegistrationAdmin:
     def _init_registrations(self) -> None:
         self.app_admins: set[str] = set(DEFAULT_APP_ADMINS)
         self.users_can_register_apps = True
+        #: The ``interval`` a device code answer asks for (Azure: 5 seconds; tests may lower it).
+        self.device_code_interval = 5
         self.applications: dict[str, AppObject] = {}
         self.service_principals: dict[str, dict[str, Any]] = {}
         self._apps_lock = threading.Lock()

@@ -135,7 +135,7 @@ class Registrar:
         self.sender = sender or Sender(timeout=where.timeout, ca_bundle=where.ca_bundle,
                                        user_agent=f"aadweb-register/{VERSION}")
         self.clock, self.sleep, self.wall = clock, sleep, wall
-        self.spec = ga.AppSpec(display_name=options.name, redirect_uris=options.redirect_uris,
+        self.spec = ga.AppSpec(display_name=options.name, redirect_uris=_with_signed_out(options.redirect_uris),
                                id_tokens=options.endpoint == "v1" and where.response_type == "code id_token",
                                app_roles=options.app_roles)
 
@@ -286,6 +286,18 @@ class Registrar:
                 print("  " + json.dumps(call.body), file=self.stdout)
         print("(dry run: nothing was sent; an existing application of that name is updated with PATCH instead)",
               file=self.stdout, flush=True)
+
+
+def _with_signed_out(uris: tuple[str, ...]) -> tuple[str, ...]:
+    """Each ``.../getAToken`` brings its ``.../signed-out``: Azure AD sends the browser back
+    after sign-out (``post_logout_redirect_uri``) only to a registered URI."""
+    out = list(uris)
+    for uri in uris:
+        if uri.endswith("/getAToken"):
+            sibling = uri.removesuffix("/getAToken") + "/signed-out"
+            if sibling not in out:
+                out.append(sibling)
+    return tuple(out)
 
 
 def _crid() -> str:

@@ -42,7 +42,8 @@ def test_creates_then_rerun_updates_the_same_application(
     assert "Updated application" in out2.getvalue()
     assert len(emu.applications) == 1 and len(emu.service_principals) == 1
     updated = emu.directory.client(config["AADWEB_CLIENT_ID"])
-    assert updated is not None and updated.redirect_uris[-1] == "https://app.example/cb"
+    assert updated is not None and updated.redirect_uris == (
+        "http://127.0.0.1:5999/getAToken", "https://app.example/cb", "http://127.0.0.1:5999/signed-out")
 
 
 def test_certificate_instead_of_a_secret(emulator_url: str, emu: Emulator, clock: OffsetClock,

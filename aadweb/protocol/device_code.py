@@ -8,7 +8,8 @@ rule. ``aadweb register`` drives them (it owns the clock and the sleeping).
 - Answer (3.2): ``device_code``, ``user_code``, ``verification_uri`` (Azure v1.0 spells it
   ``verification_url`` and sends numbers as strings), ``expires_in``, ``interval`` (default 5).
 - Token request (3.4): ``grant_type=urn:ietf:params:oauth:grant-type:device_code``,
-  ``device_code``, ``client_id`` (v1.0 also reads the code from ``code``; both are sent).
+  ``device_code``, ``client_id`` on v2.0; v1.0 takes the form ADAL sends,
+  ``grant_type=device_code`` with the device code in ``code``.
 - While polling (3.5): ``authorization_pending`` (poll again after ``interval``),
   ``slow_down`` (the interval grows by 5 seconds, for this and every later request),
   ``access_denied`` / ``authorization_declined`` (the person said no) and ``expired_token``
@@ -141,10 +142,11 @@ def build_device_token_request(
     """RFC 8628 3.4 (a public client: no client authentication)."""
     base = _authority(authority_host, tenant)
     path = "oauth2/v2.0/token" if endpoint == "v2" else "oauth2/token"
-    form: dict[str, FormValue] = {"grant_type": DEVICE_CODE_GRANT, "client_id": client_id,
-                                  "device_code": device_code}
-    if endpoint == "v1":
-        form["code"] = device_code  # Azure v1.0 (and ADAL) name it ``code``
+    form: dict[str, FormValue]
+    if endpoint == "v1":  # Azure v1.0 predates RFC 8628's names: ADAL's grant_type and ``code``
+        form = {"grant_type": "device_code", "client_id": client_id, "code": device_code}
+    else:
+        form = {"grant_type": DEVICE_CODE_GRANT, "client_id": client_id, "device_code": device_code}
     return HttpRequest(method="POST", url=f"{base}/{path}", headers=_headers(client_request_id), form=form,
                        leg="token")
 

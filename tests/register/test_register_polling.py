@@ -91,8 +91,8 @@ def test_missing_interval_means_five_seconds_and_v1_sends_code_too() -> None:
     sign_in(script, clock, endpoint="v1")
     assert clock.sleeps == [5]
     form = script.sent[1].revealed_form() or {}
-    assert form["grant_type"] == "urn:ietf:params:oauth:grant-type:device_code"
-    assert form["device_code"] == form["code"] == "dc-secret-value"
+    assert form == {"grant_type": "device_code", "client_id": "14d82eec-204b-4c2f-b7e8-296a70dab67e",
+                    "code": "dc-secret-value"}  # v1.0: ADAL's form
     assert script.sent[0].url.endswith("/organizations/oauth2/devicecode")
 
 

@@ -435,6 +435,10 @@ def _parser() -> argparse.ArgumentParser:
     wire.add_argument("--har", metavar="OUT", help="write HAR 1.2 to OUT (browser dev tools open it)")
     wire.add_argument("--json", action="store_true", help="print the records themselves, as JSON Lines")
     wire.set_defaults(handler=_wire)
+
+    from aadweb.register import add_parser as add_register  # `aadweb register` (its own module)
+
+    add_register(sub)
     return parser
 
 

@@ -39,7 +39,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("aadweb.signin", "aadweb.compose", "aadweb.events", "aadweb.phases"),
     ("aadweb.web", "aadweb._devserver"),
     ("aadweb.testing",),
-    ("aadweb.cli", "aadweb.wsgi", "aadweb.__main__"),
+    # ``register`` (aadweb register: device code sign-in + Graph app registration) is a front end like ``cli``.
+    ("aadweb.cli", "aadweb.wsgi", "aadweb.__main__", "aadweb.register"),
 )
 FACE = "aadweb"
 #: The emulator is a separate peer: it imports nothing of the client, and only the front ends

@@ -25,6 +25,7 @@ from __future__ import annotations
 from ._app import Emulator, SeenRequest
 from ._cli import main
 from ._faults import Fault, FaultSet
+from ._graph_apps import AppObject
 from ._groups import DEMO_GROUPS, DEMO_MEMBERSHIPS, Group, OverageLimits
 from ._model import (
     DEMO_API,
@@ -43,6 +44,7 @@ from ._model import (
     FABRIKAM_TENANT_ID,
     FABRIKAM_USERS,
     GRAPH_RESOURCE,
+    REGISTER_TOOL_CLIENT_ID,
     UNCONSENTED_BY_DEFAULT,
     ClientRegistration,
     DemoUser,
@@ -70,7 +72,9 @@ __all__ = [
     "FABRIKAM_TENANT_ID",
     "FABRIKAM_USERS",
     "GRAPH_RESOURCE",
+    "REGISTER_TOOL_CLIENT_ID",
     "UNCONSENTED_BY_DEFAULT",
+    "AppObject",
     "ClientRegistration",
     "DemoUser",
     "Emulator",

@@ -19,6 +19,10 @@ fault endpoint each answers for on the right)::
     GET       /v1.0/{me | users/<id>}/memberOf              graph (group memberships)
     GET       /v1.0/{me | users/<id>}/transitiveMemberOf    graph (the same: no nested groups here)
     POST      /v1.0/{me | users/<id>}/getMemberObjects      graph (group memberships)
+    POST      /{tenant}/oauth2[/v2.0]/devicecode            token (device code, RFC 8628)
+    GET, POST /devicelogin                                  authorize (device code page)
+    *         /v1.0/applications[/{id}[/addPassword|addKey]] graph (app registration)
+    GET, POST /v1.0/servicePrincipals                       graph (app registration)
     *         /_emulator/redirect-target                    where the redirect fault points
 
 Control plane (loopback clients only; not recorded in :attr:`Emulator.requests`)::
@@ -60,10 +64,12 @@ from ._admin import DirectoryAdmin, admin_rules, handle_admin
 from ._authorize import handle_authorize
 from ._consent import ConsentStore
 from ._context import Call
+from ._device import DEVICE_GRANTS, DeviceCodeStore, device_token, handle_devicecode, handle_devicelogin
 from ._discovery import handle_keys, handle_logout, handle_metadata
 from ._errors import Diag, json_response
 from ._faults import Fault, FaultSet
 from ._graph import handle_me, handle_member_objects, handle_member_of, handle_userinfo
+from ._graph_apps import RegistrationAdmin, handle_applications, registration_rules
 from ._groups import DEMO_GROUPS, DEMO_MEMBERSHIPS, Group, GroupDirectory, OverageLimits
 from ._instance import handle_instance_discovery
 from ._keys import KeyRing
@@ -76,6 +82,7 @@ from ._model import (
     DEMO_TENANTS,
     DEMO_USERS,
     FABRIKAM_USERS,
+    REGISTER_TOOL_CLIENT,
     ClientRegistration,
     DemoUser,
     Directory,
@@ -83,7 +90,7 @@ from ._model import (
 )
 from ._pages import check_session_page, html_response, index_page
 from ._respond import serve_with_faults
-from ._token import token_response, token_v1
+from ._token import client_and_grant_type, token_response, token_v1
 from ._token_v2 import token_v2
 from ._tokens import GrantStore, id_token_claims
 
@@ -98,6 +105,8 @@ _Handler = Callable[["Emulator", Call], Response]
 
 
 def handle_token(emu: Emulator, call: Call) -> Response:
+    if call.request.form.get("grant_type") in DEVICE_GRANTS:
+        return token_response(call, lambda: device_token(emu, call, client_and_grant_type(emu, call)[0]))
     grants = token_v2 if call.v2 else token_v1
     return token_response(call, lambda: grants(emu, call))
 
@@ -108,11 +117,15 @@ _HANDLERS: dict[str, _Handler] = {
     "graph_member_of": handle_member_of, "graph_member_objects": handle_member_objects,
     "instance": handle_instance_discovery, "userinfo": handle_userinfo,
     "checksession": lambda emu, call: html_response(check_session_page()),
+    "devicecode": handle_devicecode, "devicelogin": handle_devicelogin,
+    "graph_apps": handle_applications, "graph_sps": handle_applications,
 }
 #: The fault endpoint each handler answers for (default: its own name). An endpoint name
 #: ending in ``_v2`` is served by the same handler with ``Call.version`` "2.0".
 _FAULT_ENDPOINT = {"graph_member_of": "graph", "graph_member_objects": "graph",
-                   "instance": "metadata", "userinfo": "graph", "checksession": "logout"}
+                   "instance": "metadata", "userinfo": "graph", "checksession": "logout",
+                   "devicecode": "token", "devicelogin": "authorize", "graph_apps": "graph",
+                   "graph_sps": "graph"}
 
 
 def _host_name(host: str) -> str:
@@ -148,7 +161,7 @@ class _Request(Request):
     max_form_memory_size = 512 * 1024
 
 
-class Emulator(DirectoryAdmin):
+class Emulator(DirectoryAdmin, RegistrationAdmin):
     """A local Azure AD v1 authority + Graph. ``clock`` drives every token time and every
     expiry check, so a test can move time without sleeping.
 
@@ -163,7 +176,8 @@ class Emulator(DirectoryAdmin):
         *,
         tenants: Iterable[Tenant] = DEMO_TENANTS,
         users: Iterable[DemoUser] = DEMO_USERS + FABRIKAM_USERS,
-        clients: Iterable[ClientRegistration] = (DEMO_CLIENT, DEMO_API, DEMO_REPORTS_API),
+        clients: Iterable[ClientRegistration] = (DEMO_CLIENT, DEMO_API, DEMO_REPORTS_API,
+                                                 REGISTER_TOOL_CLIENT),
         groups: Iterable[Group] = DEMO_GROUPS,
         memberships: Mapping[str, Iterable[str]] = DEMO_MEMBERSHIPS,
         overage_limits: OverageLimits = OverageLimits(),  # noqa: B008 - frozen value
@@ -179,6 +193,8 @@ class Emulator(DirectoryAdmin):
         self.faults = FaultSet()
         self.grants = GrantStore()
         self.minter = Minter(self.keys, self.grants, self.faults)
+        self.device_codes = DeviceCodeStore()
+        self._init_registrations()
         self._lock = threading.Lock()
         #: Every request answered, oldest first (a plain list: tests may ``.clear()`` it).
         self.requests: list[SeenRequest] = []
@@ -211,6 +227,10 @@ class Emulator(DirectoryAdmin):
                  methods=["POST"]),
             Rule("/v1.0/users/<uid>/getMemberObjects", endpoint="graph_member_objects",
                  methods=["POST"]),
+            Rule("/<tenant>/oauth2/devicecode", endpoint="devicecode", methods=["POST"]),
+            Rule("/<tenant>/oauth2/v2.0/devicecode", endpoint="devicecode_v2", methods=["POST"]),
+            Rule("/devicelogin", endpoint="devicelogin", methods=["GET", "POST"]),
+            *registration_rules(),
             Rule("/_emulator/redirect-target", endpoint="redirect_target"),
             Rule("/_emulator/requests", endpoint="ctl_requests", methods=["GET", "DELETE"]),
             Rule("/_emulator/faults", endpoint="ctl_faults", methods=["GET", "POST", "DELETE"]),

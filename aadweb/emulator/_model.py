@@ -40,6 +40,8 @@ __all__ = [
     "GRAPH_RESOURCE",
     "GROUP_MEMBERSHIP_CLAIMS",
     "KNOWN_RESOURCES",
+    "REGISTER_TOOL_CLIENT",
+    "REGISTER_TOOL_CLIENT_ID",
     "UNCONSENTED_BY_DEFAULT",
     "ClientRegistration",
     "DemoUser",
@@ -273,6 +275,16 @@ DEMO_CLIENT = ClientRegistration(
         "d2e3f4a5-b6c7-4d8e-9f0a-1b2c3d4e5f60": ("Admin", "Reader"),  # Megan Bowen
         "5f6a7b8c-9d0e-4f1a-8b2c-3d4e5f6a7b8c": ("Reader",),  # Lee Gu
     },
+)
+#: The public client ``aadweb register`` signs the admin in with by default: Microsoft Graph
+#: PowerShell's well-known client id (multi-tenant, public, device code flow allowed).
+REGISTER_TOOL_CLIENT_ID = "14d82eec-204b-4c2f-b7e8-296a70dab67e"
+REGISTER_TOOL_CLIENT = ClientRegistration(
+    client_id=REGISTER_TOOL_CLIENT_ID,
+    redirect_uris=("http://localhost",),
+    home_tenant_id=DEMO_TENANT_ID,
+    multi_tenant=True,
+    display_name="Microsoft Graph Command Line Tools (emulated)",
 )
 #: The demo API: access tokens for it carry the users' app roles and security groups.
 DEMO_API = ClientRegistration(

@@ -72,7 +72,8 @@ def client_and_grant_type(emu: Emulator, call: Call) -> tuple[ClientRegistration
     grant_type = form.get("grant_type")
     if not grant_type:
         raise _missing("grant_type")
-    if grant_type not in ("authorization_code", "refresh_token"):
+    if grant_type not in ("authorization_code", "refresh_token",
+                          "urn:ietf:params:oauth:grant-type:device_code", "device_code"):
         raise fail("unsupported_grant_type", 70003,
                     f"The app requested an unsupported grant type '{grant_type}'.")
     return _authenticate(emu, call, form), grant_type

@@ -1,10 +1,32 @@
 // An independent, OpenID-certified provider (panva/oidc-provider) dressed as the Azure AD v1
-// authority, for aadweb's interoperability tests (tests/test_oidc_provider.py).
+// authority, or as the Entra (Azure AD) v2.0 endpoint, for aadweb's interoperability tests
+// (tests/test_oidc_provider.py).
 //
 //   node provider.mjs --port 0 --tenant <guid> --client-id <guid> --client-secret <s> \
-//                     --redirect-uri <uri> [--redirect-uri <uri> ...] [--user <upn>]
+//                     --redirect-uri <uri> [--redirect-uri <uri> ...] [--user <upn>] \
+//                     [--dress v1|v2] [--path-tenant organizations|common] [--response-iss yes|no]
+//
+// --dress defaults to $AADWEB_PEER_DRESS, else v1. --path-tenant (v2 only) serves everything
+// under /organizations (or /common) as Azure's multi-tenant endpoint does: its metadata names
+// the issuer template https://login.microsoftonline.com/{tenantid}/v2.0, while the tokens carry
+// the concrete issuer of --tenant. --response-iss (default: yes on v1, no on v2 as Entra does
+// not send it) keeps or drops RFC 9207's `iss` in the authorization response.
+// --bad-token-signature flips one character of the signature of every id_token the token
+// endpoint answers (a relying party must refuse them).
 //
 // Prints one line "READY <base url>" on stdout once it listens on 127.0.0.1.
+//
+// The v2 dress (docs: "Microsoft identity platform and OpenID Connect protocol"):
+// - issuer https://login.microsoftonline.com/{tid}/v2.0: the public cloud's v2 issuer, which is
+//   what aadweb expects whatever AADWEB_AUTHORITY_HOST is (aadweb/protocol/endpoint.py: an
+//   issuer is always https, even when the authority is served on loopback);
+// - v2 paths: /{t}/oauth2/v2.0/authorize, /{t}/oauth2/v2.0/token, /{t}/discovery/v2.0/keys,
+//   /{t}/oauth2/v2.0/logout, /{t}/v2.0/.well-known/openid-configuration (t: the tenant, or
+//   organizations/common);
+// - `scope=openid profile offline_access User.Read`: User.Read is Graph's scope (the Resource
+//   Indicators default resource), offline_access brings a refresh token (the peer adds
+//   prompt=consent for oidc-provider's OIDC Core 11 rule; Entra has no such rule);
+// - id_token claims ver 2.0, tid, oid, preferred_username, name; no upn/unique_name.
 //
 // What makes it look like Azure AD v1 (docs: "Azure AD v1 protocols", PROTOCOL.md):
 // - issuer https://sts.windows.net/{tid}/ (the issuer string need not be where it is served);
@@ -33,6 +55,10 @@ const { values: args } = parseArgs({
     'redirect-uri': { type: 'string', multiple: true },
     user: { type: 'string', default: 'megan.bowen@contoso.example' },
     resource: { type: 'string', default: 'https://graph.microsoft.com' },
+    dress: { type: 'string', default: process.env.AADWEB_PEER_DRESS || 'v1' },
+    'path-tenant': { type: 'string' },
+    'response-iss': { type: 'string' },
+    'bad-token-signature': { type: 'boolean', default: false },
   },
 });
 
@@ -43,9 +69,21 @@ for (const name of ['tenant', 'client-id', 'client-secret', 'redirect-uri']) {
   }
 }
 
+if (!['v1', 'v2'].includes(args.dress) || (args['path-tenant'] && args.dress !== 'v2')) {
+  process.stderr.write('provider.mjs: --dress is v1 or v2; --path-tenant is for v2 only\n');
+  process.exit(2);
+}
+
 const TENANT = args.tenant;
 const RESOURCE = args.resource;
-const ISSUER = `https://sts.windows.net/${TENANT}/`;
+const V2 = args.dress === 'v2';
+// Where the endpoints are served: the tenant, or organizations/common (v2 multi-tenant).
+const PATH_TENANT = args['path-tenant'] || TENANT;
+const V2_ISSUER_HOST = 'https://login.microsoftonline.com';
+const ISSUER = V2 ? `${V2_ISSUER_HOST}/${TENANT}/v2.0` : `https://sts.windows.net/${TENANT}/`;
+// The issuer the metadata names: on organizations/common Azure publishes the template.
+const METADATA_ISSUER = PATH_TENANT === TENANT ? ISSUER : `${V2_ISSUER_HOST}/{tenantid}/v2.0`;
+const RESPONSE_ISS = (args['response-iss'] || (V2 ? 'no' : 'yes')) === 'yes';
 const epoch = () => Math.floor(Date.now() / 1000);
 
 // One user, identified the Azure way: a stable oid within the tenant.
@@ -64,6 +102,17 @@ function account(sub) {
   return {
     accountId: sub,
     async claims() {
+      if (V2) {
+        return {
+          sub,
+          tid: TENANT,
+          oid: user.oid,
+          nbf: epoch() - 5,
+          ver: '2.0',
+          preferred_username: sub,
+          name: user.name,
+        };
+      }
       return {
         sub,
         tid: TENANT,
@@ -81,6 +130,9 @@ function account(sub) {
   };
 }
 
+// v1 asks only `openid` (and a resource); v2 also profile and offline_access (a refresh token).
+const OIDC_SCOPES = V2 ? 'openid profile offline_access' : 'openid';
+
 const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
 const signingKey = { ...privateKey.export({ format: 'jwk' }), kid: 'oidc-provider-k1', use: 'sig', alg: 'RS256' };
 
@@ -97,14 +149,23 @@ const configuration = {
   }],
   responseTypes: ['code id_token', 'code'],
   jwks: { keys: [signingKey] },
-  routes: {
+  routes: V2 ? {
+    authorization: `/${PATH_TENANT}/oauth2/v2.0/authorize`,
+    token: `/${PATH_TENANT}/oauth2/v2.0/token`,
+    jwks: `/${PATH_TENANT}/discovery/v2.0/keys`,
+    end_session: `/${PATH_TENANT}/oauth2/v2.0/logout`,
+    userinfo: `/${PATH_TENANT}/openid/v2.0/userinfo`,
+  } : {
     authorization: `/${TENANT}/oauth2/authorize`,
     token: `/${TENANT}/oauth2/token`,
     jwks: `/${TENANT}/discovery/keys`,
     end_session: `/${TENANT}/oauth2/logout`,
     userinfo: `/${TENANT}/openid/userinfo`,
   },
-  claims: {
+  claims: V2 ? {
+    openid: ['sub', 'tid', 'oid', 'nbf', 'ver'],
+    profile: ['preferred_username', 'name'],
+  } : {
     openid: ['sub', 'tid', 'oid', 'nbf', 'ver', 'upn', 'unique_name', 'name', 'given_name', 'family_name'],
   },
   // Azure AD puts the user's claims in the id_token itself.
@@ -134,7 +195,7 @@ const configuration = {
       if (existing) return existing;
     }
     const grant = new ctx.oidc.provider.Grant({ clientId: client.clientId, accountId: session.accountId });
-    grant.addOIDCScope('openid');
+    grant.addOIDCScope(OIDC_SCOPES);
     grant.addResourceScope(RESOURCE, 'User.Read');
     await grant.save();
     session.grantIdFor(client.clientId, grant.jti);
@@ -152,6 +213,32 @@ const configuration = {
 };
 
 const provider = new Provider(ISSUER, configuration);
+
+provider.use(async (ctx, next) => {
+  await next();
+  // Multi-tenant metadata names the issuer template, not the tokens' concrete issuer.
+  if (ctx.path === '/.well-known/openid-configuration' && ctx.body && typeof ctx.body === 'object') {
+    ctx.body.issuer = METADATA_ISSUER;
+  }
+  if (args['bad-token-signature'] && ctx.path === configuration.routes.token
+      && ctx.body && typeof ctx.body.id_token === 'string') {
+    const [head, payload, sig] = ctx.body.id_token.split('.');
+    const flipped = sig.slice(0, 10) + (sig[10] === 'B' ? 'C' : 'B') + sig.slice(11);
+    ctx.body.id_token = `${head}.${payload}.${flipped}`;
+  }
+  // Entra does not send RFC 9207's iss in its authorization responses: drop it when asked.
+  // oidc-provider sends it only when no id_token does, i.e. in a query-mode code response.
+  if (!RESPONSE_ISS && ctx.path.startsWith(configuration.routes.authorization)) {
+    const location = ctx.response.get('Location');
+    if (location && /^https?:/.test(location) && [302, 303].includes(ctx.status)) {
+      const url = new URL(location);
+      if (url.searchParams.has('iss')) {
+        url.searchParams.delete('iss');
+        ctx.set('Location', url.href);
+      }
+    }
+  }
+});
 
 // The documented recipe for a web client that uses the implicit grant (here: the hybrid
 // `code id_token`) with a plain-http loopback redirect URI, which only a test needs.
@@ -174,7 +261,7 @@ async function interaction(req, res) {
       const grant = details.grantId
         ? await provider.Grant.find(details.grantId)
         : new provider.Grant({ accountId: details.session.accountId, clientId: details.params.client_id });
-      grant.addOIDCScope('openid');
+      grant.addOIDCScope(OIDC_SCOPES);
       grant.addResourceScope(RESOURCE, 'User.Read');
       result = { consent: { grantId: await grant.save() } };
     }
@@ -186,11 +273,25 @@ async function interaction(req, res) {
   }
 }
 
-const discovery = `/${TENANT}/.well-known/openid-configuration`;
+const discovery = V2
+  ? `/${PATH_TENANT}/v2.0/.well-known/openid-configuration`
+  : `/${TENANT}/.well-known/openid-configuration`;
 const callback = provider.callback();
 const server = http.createServer((req, res) => {
   if (req.url === discovery || req.url.startsWith(`${discovery}?`)) {
     req.url = `/.well-known/openid-configuration${req.url.slice(discovery.length)}`;
+  }
+  if (V2 && req.method === 'GET') {
+    // Entra issues a refresh token whenever offline_access is asked; oidc-provider follows
+    // OIDC Core 11 and keeps offline_access only with prompt=consent. So the v2 dress adds
+    // that prompt (which its auto-consent answers) to an authorize request that asks
+    // offline_access and names no prompt itself.
+    const url = new URL(req.url, 'http://peer');
+    if (url.pathname === configuration.routes.authorization && !url.searchParams.has('prompt')
+        && (url.searchParams.get('scope') || '').split(' ').includes('offline_access')) {
+      url.searchParams.set('prompt', 'consent');
+      req.url = `${url.pathname}${url.search}`;
+    }
   }
   if (req.url.startsWith('/interaction/')) {
     interaction(req, res);

@@ -15,7 +15,7 @@ command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "Missing Debian packages: ${need[*]}. Install them with: sudo apt-get install -y ${need[*]}" >&2
-  echo "(tests that need them will be skipped)" >&2
+  echo "(the tests that need them fail until they are installed: tests/gate needs nginx and chromium)" >&2
   exit 0
 fi
 echo "Installing Debian packages: ${need[*]}" >&2

@@ -571,18 +571,6 @@ class AadWebApp:
         self.session_cookie.set(response, done.session.session_id)  # a NEW id: no fixation
         return response
 
-    def on_graphcall(self, request: AppRequest) -> Response:
-        session = self._session(request)
-        if session is None:
-            return self._login_then(request, "graphcall")
-        try:
-            user = self.signin.graph_me(session)
-        except ReauthenticationRequired as exc:  # SignIn has ended the session
-            response = self._refusal(request, exc)
-            self.session_cookie.expire(response)
-            return response
-        return self._page(request, pages.graph_page, user=user)
-
     def on_logout_confirm(self, request: AppRequest) -> Response:
         session = self._session(request)
         if session is None:
